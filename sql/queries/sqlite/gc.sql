@@ -1,0 +1,64 @@
+-- Garbage collection: safe by default, enabled on exactly one worker.
+
+-- name: ListGCEnvironments :many
+-- Environments that may be deleted: configuration not active, ready or
+-- failed, cold for the TTL, no live lease, and no queued or running run
+-- with their key.
+SELECT e.id, e.workspace_id, e.configuration_id, e.deps_digest, e.status
+FROM environments AS e
+WHERE e.status IN ('ready', 'failed')
+  AND COALESCE(e.last_used_at, e.updated_at) < strftime('%Y-%m-%d %H:%M:%f000',
+        COALESCE(sqlc.narg(now), 'now'), '-' || CAST(@ttl_days AS REAL) || ' days')
+  AND (e.claim_expires_at IS NULL
+       OR e.claim_expires_at < strftime('%Y-%m-%d %H:%M:%f000', COALESCE(sqlc.narg(now), 'now')))
+  AND NOT EXISTS (
+      SELECT 1 FROM configurations AS c
+      WHERE c.id = e.configuration_id AND c.status = 'active'
+  )
+  AND NOT EXISTS (
+      SELECT 1 FROM runs AS r
+      WHERE r.workspace_id = e.workspace_id
+        AND r.configuration_id = e.configuration_id
+        AND r.engine_spec = e.engine_spec
+        AND r.deps_digest = e.deps_digest
+        AND r.status IN ('queued', 'running')
+  )
+ORDER BY e.id
+LIMIT 100;
+
+-- name: DeleteGCEnvironment :execrows
+-- Deletes the row only if every GC rule still holds now; the folder is
+-- already gone, and an environment that became needed again stays (its
+-- next run sees the missing interpreter and rebuilds it).
+DELETE FROM environments
+WHERE environments.id = @id
+  AND environments.status IN ('ready', 'failed')
+  AND COALESCE(environments.last_used_at, environments.updated_at) < strftime('%Y-%m-%d %H:%M:%f000',
+        COALESCE(sqlc.narg(now), 'now'), '-' || CAST(@ttl_days AS REAL) || ' days')
+  AND (environments.claim_expires_at IS NULL
+       OR environments.claim_expires_at < strftime('%Y-%m-%d %H:%M:%f000', COALESCE(sqlc.narg(now), 'now')))
+  AND NOT EXISTS (
+      SELECT 1 FROM configurations AS c
+      WHERE c.id = environments.configuration_id AND c.status = 'active'
+  )
+  AND NOT EXISTS (
+      SELECT 1 FROM runs AS r
+      WHERE r.workspace_id = environments.workspace_id
+        AND r.configuration_id = environments.configuration_id
+        AND r.engine_spec = environments.engine_spec
+        AND r.deps_digest = environments.deps_digest
+        AND r.status IN ('queued', 'running')
+  );
+
+-- name: ListExpiredRunArtifacts :many
+-- Terminal runs completed before the artifact TTL, oldest first, one page
+-- after the (completed_at, id) of the previous page.
+SELECT id, workspace_id, completed_at
+FROM runs
+WHERE status IN ('succeeded', 'failed')
+  AND completed_at < strftime('%Y-%m-%d %H:%M:%f000',
+        COALESCE(sqlc.narg(now), 'now'), '-' || CAST(@ttl_days AS REAL) || ' days')
+  AND (completed_at > CAST(@after_completed_at AS TEXT)
+       OR (completed_at = CAST(@after_completed_at AS TEXT) AND id > CAST(@after_id AS TEXT)))
+ORDER BY completed_at, id
+LIMIT 500;
