@@ -1,0 +1,197 @@
+package paths
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+)
+
+// DocumentPath resolves a document's stored_uri to its file under
+// workspaces/<ws>/documents/, refusing anything that would lead elsewhere.
+//
+// Accepted forms (leading and trailing spaces are ignored):
+//   - file:<relative path>, the form the API writes;
+//   - file:/<path> and file:///<path>, whose leading slashes are dropped:
+//     the path is always relative to the documents folder, never to "/";
+//   - a plain relative path without a scheme, as older rows hold.
+//
+// Refused with ErrUnsafe: an empty value, a NUL byte, any other scheme
+// (s3:, http:, ...), file://host/..., a path that after cleaning is the
+// documents folder itself or leaves it ("../"), and a file whose symlinks
+// resolve outside the documents folder. Percent signs are not decoded: "%2F"
+// is three ordinary characters of a file name, so an encoded "../" names a
+// (missing) file inside the folder rather than a way out.
+//
+// A path that is safe but does not exist, or is not a regular file, gives
+// ErrNotFound. The returned path has its symlinks resolved.
+func (l Layout) DocumentPath(workspaceID, storedURI string) (string, error) {
+	root, err := l.DocumentsDir(workspaceID)
+	if err != nil {
+		return "", err
+	}
+	rel, err := documentRel(storedURI)
+	if err != nil {
+		return "", err
+	}
+	candidate := filepath.Join(root, rel)
+	if !within(root, candidate) {
+		return "", unsafe("stored_uri", storedURI, "leads outside the documents folder")
+	}
+
+	real, missing, err := resolve(candidate)
+	if err != nil {
+		return "", fmt.Errorf("resolve document %q: %w", storedURI, err)
+	}
+	realRoot, _, err := resolve(root)
+	if err != nil {
+		return "", fmt.Errorf("resolve documents folder: %w", err)
+	}
+	if !within(realRoot, real) {
+		return "", unsafe("stored_uri", storedURI, "resolves through a symlink to outside the documents folder")
+	}
+	if missing {
+		return "", notFound("stored_uri", storedURI, "names a document file that does not exist")
+	}
+	info, err := os.Stat(real)
+	if err != nil {
+		if isMissing(err) {
+			return "", notFound("stored_uri", storedURI, "names a document file that does not exist")
+		}
+		return "", fmt.Errorf("inspect document %q: %w", storedURI, err)
+	}
+	if !info.Mode().IsRegular() {
+		return "", notFound("stored_uri", storedURI, "names something that is not a regular file")
+	}
+	return real, nil
+}
+
+// OpenDocument opens a document for reading through os.Root, so that no
+// symlink, even one swapped in after the checks, can make it read a file
+// outside the documents folder. It accepts and refuses what DocumentPath
+// does.
+func (l Layout) OpenDocument(workspaceID, storedURI string) (*os.File, error) {
+	root, err := l.DocumentsDir(workspaceID)
+	if err != nil {
+		return nil, err
+	}
+	rel, err := documentRel(storedURI)
+	if err != nil {
+		return nil, err
+	}
+	if !within(root, filepath.Join(root, rel)) {
+		return nil, unsafe("stored_uri", storedURI, "leads outside the documents folder")
+	}
+	f, err := os.OpenInRoot(root, rel)
+	if err != nil {
+		if isMissing(err) {
+			return nil, notFound("stored_uri", storedURI, "names a document file that does not exist")
+		}
+		if strings.Contains(err.Error(), "escapes from parent") {
+			return nil, unsafe("stored_uri", storedURI, "resolves through a symlink to outside the documents folder")
+		}
+		return nil, fmt.Errorf("open document %q: %w", storedURI, err)
+	}
+	info, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("inspect document %q: %w", storedURI, err)
+	}
+	if !info.Mode().IsRegular() {
+		f.Close()
+		return nil, notFound("stored_uri", storedURI, "names something that is not a regular file")
+	}
+	return f, nil
+}
+
+// documentRel turns a stored_uri into a path relative to the documents
+// folder, before any check of where it leads.
+func documentRel(storedURI string) (string, error) {
+	uri := strings.TrimSpace(storedURI)
+	switch {
+	case uri == "":
+		return "", unsafe("stored_uri", storedURI, "is empty")
+	case strings.IndexByte(uri, 0) >= 0:
+		return "", unsafe("stored_uri", storedURI, "contains a NUL byte")
+	}
+	p := uri
+	if scheme, rest, ok := cutScheme(uri); ok {
+		if !strings.EqualFold(scheme, "file") {
+			return "", unsafe("stored_uri", storedURI, "has an unsupported scheme (want file:)")
+		}
+		if strings.HasPrefix(rest, "//") && !strings.HasPrefix(rest, "///") {
+			return "", unsafe("stored_uri", storedURI, "names a host (file://host/...), which is not supported")
+		}
+		p = rest
+	}
+	p = strings.TrimLeft(p, "/")
+	if p == "" || filepath.Clean(p) == "." {
+		return "", unsafe("stored_uri", storedURI, "names no file")
+	}
+	return filepath.FromSlash(p), nil
+}
+
+// cutScheme splits "scheme:rest" when uri starts with a URI scheme
+// (a letter, then letters, digits, "+", "-" or ".").
+func cutScheme(uri string) (scheme, rest string, ok bool) {
+	for i := 0; i < len(uri); i++ {
+		c := uri[i]
+		switch {
+		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
+		case i > 0 && (c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.'):
+		case i > 0 && c == ':':
+			return uri[:i], uri[i+1:], true
+		default:
+			return "", "", false
+		}
+	}
+	return "", "", false
+}
+
+// resolve is filepath.EvalSymlinks for a path that may not exist: it
+// resolves the deepest existing ancestor and appends the missing rest, which
+// it reports as missing. A missing file behind a symlink that leads out of a
+// folder is thus still seen as outside.
+func resolve(p string) (real string, missing bool, err error) {
+	p = filepath.Clean(p)
+	for dir := p; ; {
+		real, err := filepath.EvalSymlinks(dir)
+		if err == nil {
+			if dir == p {
+				return real, false, nil
+			}
+			rest, err := filepath.Rel(dir, p)
+			if err != nil {
+				return "", false, err
+			}
+			return filepath.Join(real, rest), true, nil
+		}
+		if !isMissing(err) {
+			return "", false, err
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", false, err
+		}
+		dir = parent
+	}
+}
+
+// within reports whether p lies strictly inside root; both must be clean
+// absolute paths.
+func within(root, p string) bool {
+	rel, err := filepath.Rel(root, p)
+	if err != nil || rel == "." {
+		return false
+	}
+	return filepath.IsLocal(rel)
+}
+
+// isMissing reports whether err means the path (or one of its parents) is
+// not there, as opposed to a permission or I/O problem.
+func isMissing(err error) bool {
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR)
+}
