@@ -7,6 +7,7 @@ from ade_engine.config import RESERVED_COLUMNS, load_config
 from ade_engine.errors import EngineError, InputError
 from ade_engine.mapping import Matcher, detect_header, map_columns
 from ade_engine.summary import Clock, Findings, engine_info, evaluation_and_validation
+from ade_engine.text import plural
 from ade_engine.values import check_value
 from ade_engine.workbook import open_workbook
 
@@ -106,7 +107,7 @@ class Run:
             config.fuzzy_threshold = options.fuzzy_threshold
         self.field_stats = {field.name: FieldStats() for field in config.fields}
         self.counts["fields"]["expected"] = len(config.fields)
-        log.info("engine.config.loaded", f"Loaded configuration {config.name} ({len(config.fields)} fields)",
+        log.info("engine.config.loaded", f"Loaded configuration {config.name} ({plural(len(config.fields), 'field')})",
                  {**config.describe(), "field_names": [f.name for f in config.fields]}, scope="run")
         for warning in config.warnings:
             log.warning("engine.config.warning", warning["message"], warning, scope="run")
@@ -114,7 +115,7 @@ class Run:
         with open_workbook(options.input_path) as workbook:
             self.input_format = workbook.format
             self.counts["workbooks"] = 1
-            log.info("engine.workbook.opened", f"Opened {workbook.name} ({len(workbook.sheets)} sheets)",
+            log.info("engine.workbook.opened", f"Opened {workbook.name} ({plural(len(workbook.sheets), 'sheet')})",
                      workbook.describe(), scope="run")
             sheets = select_sheets(workbook, options.input_sheets, options.active_sheet_only)
             workbook_locator = {"index": 0, "name": workbook.name}
@@ -148,9 +149,14 @@ class Run:
         else:
             header_index = detect_header(rows, matcher, config.header_search_rows)
         if header_index is None:
-            self.findings.add("info", "sheet.empty", f"Sheet {sheet.name!r} has no header row; it was skipped",
+            if self.options.header_row is not None:
+                reason = f"row {self.options.header_row} (--header-row) is empty"
+            else:
+                reason = "it has no non-empty cell"
+            self.findings.add("info", "sheet.empty", f"Sheet {sheet.name!r} was skipped: {reason}",
                               sheet=sheet.name)
-            log.warning("engine.sheet.skipped", f"Sheet {sheet.name} has no header row", sheet_data, scope="sheet")
+            log.warning("engine.sheet.skipped", f"Sheet {sheet.name} was skipped: {reason}", sheet_data,
+                        scope="sheet")
             return
 
         last = header_index
@@ -169,8 +175,8 @@ class Run:
         sheet_entry["tables"].append(table)
         self.counts["tables"] += 1
         log.info("engine.table.detected",
-                 f"Sheet {sheet.name}: header on row {header_row_number}, {len(data_rows)} data rows, "
-                 f"{width} columns",
+                 f"Sheet {sheet.name}: header on row {header_row_number}, {plural(len(data_rows), 'data row')}, "
+                 f"{plural(width, 'column')}",
                  {**sheet_data, "table": {"index": 0}, "header_row": header_row_number,
                   "first_data_row": header_row_number + 1 if data_rows else None,
                   "last_data_row": last + 1 if data_rows else None, "rows": len(data_rows), "columns": width},
@@ -239,7 +245,7 @@ class Run:
             self.extract_rows(sheet.name, header_index, data_rows, field_columns)
         sheet_findings = self.findings.items[before:]
         log.info("engine.validation.complete",
-                 f"Sheet {sheet.name}: {len(sheet_findings)} issues",
+                 f"Sheet {sheet.name}: {plural(len(sheet_findings), 'issue')}",
                  {**sheet_data, "rows_extracted": len(self.records) - records_before,
                   "issues_by_severity": self.findings.by_severity(sheet_findings)},
                  scope="sheet")
@@ -313,7 +319,7 @@ class Run:
                 pass
             raise EngineError("output.unwritable", f"cannot write {path}: {exc.strerror or exc}") from None
         self.output_path = path
-        self.log.info("engine.output.written", f"Wrote {len(self.records)} rows to {OUTPUT_NAME}",
+        self.log.info("engine.output.written", f"Wrote {plural(len(self.records), 'row')} to {OUTPUT_NAME}",
                       {"path": path, "format": "csv", "rows": len(self.records), "columns": len(header)},
                       scope="run")
 
@@ -372,8 +378,8 @@ def run_process(options, log):
     summary = run.summary(error)
     status = summary["execution"]["status"]
     if error is None:
-        message = (f"Run succeeded: {len(run.records)} rows, outcome {summary['evaluation']['outcome']}, "
-                   f"{summary['validation']['issues_total']} issues")
+        message = (f"Run succeeded: {plural(len(run.records), 'row')}, outcome {summary['evaluation']['outcome']}, "
+                   f"{plural(summary['validation']['issues_total'], 'issue')}")
     else:
         message = f"Run failed: {error}"
     log.emit("engine.run.completed", message, summary, level="info" if status == "succeeded" else "error",

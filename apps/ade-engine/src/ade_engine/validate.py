@@ -5,6 +5,7 @@ import sys
 from ade_engine.config import check_manifest, find_manifest, read_manifest
 from ade_engine.errors import ConfigError
 from ade_engine.summary import Clock, Findings, engine_info, evaluation_and_validation
+from ade_engine.text import plural
 
 
 def run_validate(location, log):
@@ -35,7 +36,7 @@ def run_validate(location, log):
     fields = doc.get("fields") if isinstance(doc.get("fields"), list) else []
     field_names = [f.get("name") for f in fields if isinstance(f, dict)]
     if valid:
-        message = f"Configuration package is valid ({len(field_names)} fields)"
+        message = f"Configuration package is valid ({plural(len(field_names), 'field')})"
     else:
         message = f"Configuration package is invalid: {errors[0]['message']}"
         if len(errors) > 1:
