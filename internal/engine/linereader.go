@@ -1,0 +1,122 @@
+package engine
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"unicode/utf8"
+)
+
+// readBufferSize is how much of a stream is read at once; a line that fits
+// in it is returned without being copied.
+const readBufferSize = 64 << 10
+
+// LineReader splits a stream into lines while holding at most max bytes of
+// any one line: the rest of a longer line is counted and discarded as it is
+// read, so an engine printing a 50 MB line costs no 50 MB buffer.
+type LineReader struct {
+	br   *bufio.Reader
+	max  int
+	line []byte // holds a line that spans more than one read
+	err  error  // sticky error, returned once buffered lines are out
+}
+
+// NewLineReader reads lines from r, keeping at most max bytes of each (max
+// below 1 is taken as 1).
+func NewLineReader(r io.Reader, max int) *LineReader {
+	if max < 1 {
+		max = 1
+	}
+	return &LineReader{br: bufio.NewReaderSize(r, min(readBufferSize, max+1)), max: max}
+}
+
+// Next returns the next line without its "\n" (nor a "\r" before it), and
+// how many bytes of the line were dropped because it was longer than max.
+// A truncated line is cut at a UTF-8 character boundary, so it may hold a
+// few bytes less than max. The line is valid until the next call. At the end
+// of the stream Next returns io.EOF, or the read error that stopped it, after
+// any final line that had no newline.
+func (lr *LineReader) Next() (line []byte, truncated int64, err error) {
+	if lr.err != nil {
+		return nil, 0, lr.err
+	}
+	lr.line = lr.line[:0]
+	var dropped int64
+	first := true
+	for {
+		chunk, err := lr.br.ReadSlice('\n')
+		complete := err == nil
+		if complete {
+			chunk = chunk[:len(chunk)-1]
+			if first && len(chunk) <= lr.max {
+				// The common case: the whole line is in the read buffer.
+				return trimCR(chunk), 0, nil
+			}
+		}
+		first = false
+		if dropped == 0 {
+			room := lr.max - len(lr.line)
+			lr.grow(min(len(chunk), room))
+			if len(chunk) <= room {
+				lr.line = append(lr.line, chunk...)
+			} else {
+				lr.line = append(lr.line, chunk[:room]...)
+				dropped = int64(len(chunk) - room)
+				cut := runeBoundary(lr.line)
+				dropped += int64(len(lr.line) - cut)
+				lr.line = lr.line[:cut]
+			}
+		} else {
+			dropped += int64(len(chunk))
+		}
+		switch {
+		case complete:
+		case errors.Is(err, bufio.ErrBufferFull):
+			continue
+		default:
+			lr.err = err
+			if len(lr.line) == 0 && dropped == 0 {
+				return nil, 0, err
+			}
+		}
+		if dropped == 0 {
+			return trimCR(lr.line), 0, nil
+		}
+		return lr.line, dropped, nil
+	}
+}
+
+// grow makes room for n more bytes in the line buffer, doubling it but
+// never past max: the buffer is kept for later lines, so its size is paid
+// once per stream.
+func (lr *LineReader) grow(n int) {
+	need := len(lr.line) + n
+	if need <= cap(lr.line) {
+		return
+	}
+	size := min(max(2*cap(lr.line), need, 4<<10), lr.max)
+	line := make([]byte, len(lr.line), size)
+	copy(line, lr.line)
+	lr.line = line
+}
+
+func trimCR(b []byte) []byte {
+	if n := len(b); n > 0 && b[n-1] == '\r' {
+		return b[:n-1]
+	}
+	return b
+}
+
+// runeBoundary returns the length of b without a UTF-8 sequence cut short at
+// its end.
+func runeBoundary(b []byte) int {
+	for i := len(b) - 1; i >= 0 && i >= len(b)-utf8.UTFMax; i-- {
+		if utf8.RuneStart(b[i]) {
+			if !utf8.FullRune(b[i:]) {
+				return i
+			}
+			return len(b)
+		}
+	}
+	return len(b)
+}
