@@ -58,6 +58,10 @@ type Environment struct {
 	AvailableAt       dbtime.Time
 }
 
+type PragmaDataVersion struct {
+	DataVersion int64
+}
+
 type Run struct {
 	ID              string
 	WorkspaceID     string

@@ -1,0 +1,225 @@
+package store_test
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"path/filepath"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ade-dev/ade-worker/gen/db"
+	"github.com/ade-dev/ade-worker/internal/store"
+	"github.com/ade-dev/ade-worker/internal/store/storetest"
+)
+
+var (
+	//go:embed testdata/table_names.sql
+	tableNamesSQL string
+	//go:embed testdata/schema_ahead.sql
+	schemaAheadSQL string
+	//go:embed testdata/raw_run_times.sql
+	rawRunTimesSQL string
+	//go:embed testdata/document_update.sql
+	documentUpdateSQL string
+	//go:embed testdata/document_events.sql
+	documentEventsSQL string
+)
+
+func tables(t *testing.T, s *store.Store) []string {
+	t.Helper()
+	rows, err := s.DB().Query(tableNamesSQL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var n string
+		rows.Scan(&n)
+		names = append(names, n)
+	}
+	return names
+}
+
+func openRaw(t *testing.T, path string) *store.Store {
+	t.Helper()
+	s, err := store.Open(context.Background(), "sqlite:///"+filepath.ToSlash(path), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestMigrationsUpDownUp(t *testing.T) {
+	ctx := context.Background()
+	s := openRaw(t, filepath.Join(t.TempDir(), "m.sqlite"))
+	if err := s.CheckSchema(ctx); !errors.Is(err, store.ErrSchemaBehind) {
+		t.Fatalf("fresh database: CheckSchema = %v, want ErrSchemaBehind", err)
+	}
+	applied, err := s.MigrateUp(ctx)
+	if err != nil || len(applied) == 0 {
+		t.Fatalf("up = %v, %v", applied, err)
+	}
+	want := []string{"configurations", "document_events", "documents", "environments", "goose_db_version",
+		"run_fields", "run_metrics", "run_table_columns", "runs"}
+	if got := tables(t, s); !reflect.DeepEqual(got, want) {
+		t.Fatalf("tables after up = %v\nwant %v", got, want)
+	}
+	if err := s.CheckSchema(ctx); err != nil {
+		t.Fatalf("CheckSchema after up: %v", err)
+	}
+	again, err := s.MigrateUp(ctx)
+	if err != nil || len(again) != 0 {
+		t.Fatalf("second up = %v, %v; want a no-op", again, err)
+	}
+	for {
+		st, _ := s.SchemaStatus(ctx)
+		if st.Current == 0 {
+			break
+		}
+		if _, err := s.MigrateDown(ctx); err != nil {
+			t.Fatalf("down: %v", err)
+		}
+	}
+	if got := tables(t, s); !reflect.DeepEqual(got, []string{"goose_db_version"}) {
+		t.Fatalf("tables after down = %v", got)
+	}
+	if _, err := s.MigrateDown(ctx); err == nil {
+		t.Fatal("down past zero succeeded")
+	}
+	if _, err := s.MigrateUp(ctx); err != nil {
+		t.Fatalf("up again: %v", err)
+	}
+	if got := tables(t, s); !reflect.DeepEqual(got, want) {
+		t.Fatalf("tables after up again = %v", got)
+	}
+}
+
+func TestMigrateRefusesDatabaseAheadOfBinary(t *testing.T) {
+	ctx := context.Background()
+	s := storetest.SQLite(t)
+	if _, err := s.DB().Exec(schemaAheadSQL); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CheckSchema(ctx); !errors.Is(err, store.ErrSchemaAhead) {
+		t.Fatalf("CheckSchema = %v, want ErrSchemaAhead", err)
+	}
+	if _, err := s.MigrateUp(ctx); !errors.Is(err, store.ErrSchemaAhead) {
+		t.Fatalf("MigrateUp = %v, want ErrSchemaAhead", err)
+	}
+}
+
+func TestConcurrentMigrateUpMigratesOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "race.sqlite")
+	var wg sync.WaitGroup
+	errs := make([]error, 5)
+	applied := make([][]int64, 5)
+	for i := range 5 {
+		s := openRaw(t, path)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			applied[i], errs[i] = s.MigrateUp(context.Background())
+		}()
+	}
+	wg.Wait()
+	total := 0
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("migrator %d: %v", i, err)
+		}
+		total += len(applied[i])
+	}
+	latest, _ := openRaw(t, path).SchemaStatus(context.Background())
+	if total != int(latest.Latest) {
+		t.Fatalf("migrations applied %d times in all, want each once (%d)", total, latest.Latest)
+	}
+}
+
+func TestTimestampsAreFixedWidthText(t *testing.T) {
+	s := storetest.SQLite(t)
+	enqueue(t, s, "run-1", keyA, 3, 1500*time.Millisecond)
+	readyEnvs(t, s, 2*time.Second)
+	// Production passes NULL: the database clock, still fixed-width.
+	if _, err := s.Queries().ClaimRun(context.Background(), db.ClaimRunParams{WorkerID: ns(worker), LeaseSeconds: 900}); err != nil {
+		t.Fatal(err)
+	}
+	var created, available, started, lease string
+	if err := s.DB().QueryRow(rawRunTimesSQL, "run-1").Scan(&created, &available, &started, &lease); err != nil {
+		t.Fatal(err)
+	}
+	if created != "2026-01-01 00:00:01.500000" || available != created {
+		t.Fatalf("created_at = %q, available_at = %q", created, available)
+	}
+	for _, v := range []string{started, lease} {
+		if len(v) != len("2026-01-01 00:00:01.500000") || v[10] != ' ' || v[19] != '.' {
+			t.Fatalf("database-clock timestamp %q is not in the fixed-width form", v)
+		}
+		if _, err := time.Parse("2006-01-02 15:04:05.000000", v); err != nil {
+			t.Fatalf("timestamp %q: %v", v, err)
+		}
+	}
+	st, _ := time.Parse("2006-01-02 15:04:05.000000", started)
+	if d := time.Since(st); d < -time.Minute || d > time.Minute {
+		t.Fatalf("started_at %v is not the host clock", st)
+	}
+}
+
+func TestDocumentTriggersFillChangeFeed(t *testing.T) {
+	s := storetest.SQLite(t)
+	enqueue(t, s, "run-1", keyA, 3, 0)
+	if _, err := s.DB().Exec(documentUpdateSQL, "doc-run-1", nil, "2026-01-02 00:00:00.000000"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DB().Exec(documentUpdateSQL, "doc-run-1", "2026-01-03 00:00:00.000000", "2026-01-03 00:00:00.000000"); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := s.DB().Query(documentEventsSQL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	type ev struct {
+		cursor  int64
+		doc, ty string
+		version int64
+	}
+	var got []ev
+	for rows.Next() {
+		var e ev
+		if err := rows.Scan(&e.cursor, &e.doc, &e.ty, &e.version); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, e)
+	}
+	want := []ev{{1, "doc-run-1", "document.changed", 1}, {2, "doc-run-1", "document.changed", 2}, {3, "doc-run-1", "document.deleted", 3}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("document_events = %+v\nwant %+v", got, want)
+	}
+}
+
+func TestDataVersionMovesOnOtherConnectionsCommit(t *testing.T) {
+	s := storetest.SQLite(t)
+	ctx := context.Background()
+	conn, err := s.DB().Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	pinned := db.New(conn)
+	v1, err := pinned.DataVersion(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v2, _ := pinned.DataVersion(ctx); v2 != v1 {
+		t.Fatalf("data_version moved with no commit: %d -> %d", v1, v2)
+	}
+	enqueue(t, s, "run-1", keyA, 3, 0) // commits through another pooled connection
+	if v3, _ := pinned.DataVersion(ctx); v3 == v1 {
+		t.Fatalf("data_version did not move after another connection committed (%d)", v3)
+	}
+}

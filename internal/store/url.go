@@ -1,0 +1,319 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// Dialect is the SQL dialect of an opened database.
+type Dialect string
+
+const (
+	SQLite Dialect = "sqlite"
+	MSSQL  Dialect = "mssql"
+)
+
+// Target is a parsed ADE_DATABASE_URL.
+type Target struct {
+	Dialect Dialect
+	// SQLitePath is the database file, or ":memory:".
+	SQLitePath string
+	// MSSQL is the go-mssqldb connection URL (sqlserver://...).
+	MSSQL *url.URL
+	// Redacted is the URL with any password replaced by "***": the only form
+	// that may appear in logs and errors.
+	Redacted string
+}
+
+// ErrUnknownScheme reports a database URL this worker cannot open.
+var ErrUnknownScheme = errors.New("unsupported database URL scheme")
+
+// ParseURL reads ADE_DATABASE_URL in the forms the ADE API writes
+// (SQLAlchemy style) and go-mssqldb's native form:
+//
+//	sqlite:///relative/path.sqlite   sqlite:////absolute/path.sqlite   sqlite:///:memory:
+//	mssql+pyodbc://user:pass@host:1433/db?driver=...&TrustServerCertificate=yes
+//	mssql+pyodbc:///?odbc_connect=<percent-encoded ODBC string>
+//	mssql://user:pass@host/db
+//	sqlserver://user:pass@host:1433?database=db
+//
+// An empty URL means SQLite at <dataDir>/db/ade.sqlite. Errors never contain
+// the password.
+func ParseURL(raw, dataDir string) (Target, error) {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		p := filepath.Join(dataDir, "db", "ade.sqlite")
+		return Target{Dialect: SQLite, SQLitePath: p, Redacted: "sqlite:///" + filepath.ToSlash(p)}, nil
+	}
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		// Without a scheme nothing says where a password would be: echo none of it.
+		return Target{}, errors.New("database URL: missing scheme (expected sqlite:///, mssql+pyodbc://, mssql:// or sqlserver://)")
+	}
+	redacted := MaskURL(raw)
+	switch strings.ToLower(scheme) {
+	case "sqlite", "sqlite+pysqlite", "sqlite+aiosqlite":
+		return parseSQLite(rest, redacted)
+	case "mssql", "mssql+pyodbc", "mssql+pymssql", "mssql+aioodbc":
+		u, err := parseSQLAlchemyMSSQL(raw, redacted)
+		if err != nil {
+			return Target{}, err
+		}
+		return Target{Dialect: MSSQL, MSSQL: u, Redacted: MaskURL(u.String())}, nil
+	case "sqlserver":
+		u, err := url.Parse(raw)
+		if err != nil {
+			return Target{}, fmt.Errorf("database URL %q: %s", redacted, cleanURLError(err))
+		}
+		if u.Host == "" {
+			return Target{}, fmt.Errorf("database URL %q: missing host", redacted)
+		}
+		q := u.Query()
+		if q.Get("encrypt") == "" {
+			q.Set("encrypt", "true")
+		}
+		u.RawQuery = q.Encode()
+		return Target{Dialect: MSSQL, MSSQL: u, Redacted: MaskURL(u.String())}, nil
+	default:
+		return Target{}, fmt.Errorf("database URL %q: %w %q (expected sqlite, mssql+pyodbc, mssql or sqlserver)", redacted, ErrUnknownScheme, scheme)
+	}
+}
+
+func parseSQLite(rest, redacted string) (Target, error) {
+	// SQLAlchemy: "sqlite:///" + path, so rest is "/" + path; an absolute
+	// path therefore starts with two slashes ("sqlite:////abs").
+	path, _, _ := strings.Cut(rest, "?")
+	if !strings.HasPrefix(path, "/") {
+		return Target{}, fmt.Errorf("database URL %q: SQLite URLs have three slashes, e.g. sqlite:///./data/db/ade.sqlite", redacted)
+	}
+	path = path[1:]
+	if path == "" {
+		return Target{}, fmt.Errorf("database URL %q: missing SQLite file path", redacted)
+	}
+	if strings.ContainsRune(path, 0) {
+		return Target{}, fmt.Errorf("database URL %q: NUL byte in path", redacted)
+	}
+	if path == ":memory:" {
+		return Target{Dialect: SQLite, SQLitePath: ":memory:", Redacted: redacted}, nil
+	}
+	if p, err := url.PathUnescape(path); err == nil {
+		path = p
+	}
+	return Target{Dialect: SQLite, SQLitePath: filepath.FromSlash(path), Redacted: redacted}, nil
+}
+
+// parseSQLAlchemyMSSQL maps a SQLAlchemy SQL Server URL onto go-mssqldb's
+// sqlserver:// form. Encryption is on unless the URL turns it off.
+func parseSQLAlchemyMSSQL(raw, redacted string) (*url.URL, error) {
+	// SQLAlchemy writes a named instance as host\instance (often
+	// percent-encoded), which url.Parse refuses in a host: take it out first.
+	raw, instance := cutInstance(raw)
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("database URL %q: %s", redacted, cleanURLError(err))
+	}
+	out := &url.URL{Scheme: "sqlserver"}
+	q := url.Values{}
+	in := u.Query()
+
+	if odbc := firstKey(in, "odbc_connect"); odbc != "" {
+		if err := applyODBC(odbc, out, q); err != nil {
+			return nil, fmt.Errorf("database URL %q: odbc_connect: %w", redacted, err)
+		}
+	} else {
+		if u.Host == "" {
+			return nil, fmt.Errorf("database URL %q: missing host", redacted)
+		}
+		out.Host = u.Host
+		out.User = u.User
+		if instance != "" {
+			out.Path = "/" + instance
+		}
+		if db := strings.TrimPrefix(u.Path, "/"); db != "" {
+			q.Set("database", db)
+		}
+	}
+
+	for key, vals := range in {
+		if len(vals) == 0 {
+			continue
+		}
+		if err := applyOption(key, vals[0], q); err != nil {
+			return nil, fmt.Errorf("database URL %q: %w", redacted, err)
+		}
+	}
+	if q.Get("encrypt") == "" {
+		q.Set("encrypt", "true")
+	}
+	out.RawQuery = q.Encode()
+	return out, nil
+}
+
+func firstKey(v url.Values, key string) string {
+	for k, vals := range v {
+		if strings.EqualFold(k, key) && len(vals) > 0 {
+			return vals[0]
+		}
+	}
+	return ""
+}
+
+// applyOption maps one SQLAlchemy/ODBC query key onto go-mssqldb.
+func applyOption(key, val string, q url.Values) error {
+	switch strings.ToLower(strings.ReplaceAll(key, " ", "")) {
+	case "driver", "odbc_connect", "autocommit", "fast_executemany":
+		// ODBC driver selection has no meaning for a native driver.
+	case "encrypt":
+		v, err := encryptValue(val)
+		if err != nil {
+			return err
+		}
+		q.Set("encrypt", v)
+	case "trustservercertificate":
+		b, err := yesNo(val)
+		if err != nil {
+			return fmt.Errorf("TrustServerCertificate: %w", err)
+		}
+		q.Set("TrustServerCertificate", strconv.FormatBool(b))
+	case "connectiontimeout", "connection_timeout", "timeout", "logintimeout":
+		if _, err := strconv.Atoi(val); err != nil {
+			return fmt.Errorf("%s: %q is not a whole number of seconds", key, val)
+		}
+		q.Set("connection timeout", val)
+	case "applicationintent":
+		q.Set("ApplicationIntent", val)
+	case "multisubnetfailover":
+		b, err := yesNo(val)
+		if err != nil {
+			return fmt.Errorf("MultiSubnetFailover: %w", err)
+		}
+		q.Set("MultiSubnetFailover", strconv.FormatBool(b))
+	case "hostnameincertificate":
+		q.Set("hostNameInCertificate", val)
+	case "app", "applicationname":
+		q.Set("app name", val)
+	case "database":
+		q.Set("database", val)
+	default:
+		// Unknown keys are ignored: the API's URL may carry options meant
+		// for pyodbc alone.
+	}
+	return nil
+}
+
+// applyODBC reads a "Key=Value;..." ODBC connection string.
+func applyODBC(s string, out *url.URL, q url.Values) error {
+	var user, pass string
+	for _, part := range strings.Split(s, ";") {
+		k, v, ok := strings.Cut(part, "=")
+		if !ok {
+			continue
+		}
+		k = strings.ToLower(strings.TrimSpace(k))
+		v = strings.Trim(strings.TrimSpace(v), "{}")
+		switch k {
+		case "server", "address", "addr":
+			v = strings.TrimPrefix(v, "tcp:")
+			host, port, _ := strings.Cut(v, ",")
+			if h, inst, ok := strings.Cut(host, `\`); ok {
+				host = h
+				out.Path = "/" + inst
+			}
+			out.Host = host
+			if port != "" {
+				out.Host = host + ":" + port
+			}
+		case "database", "initial catalog":
+			q.Set("database", v)
+		case "uid", "user id", "user":
+			user = v
+		case "pwd", "password":
+			pass = v
+		default:
+			if err := applyOption(k, v, q); err != nil {
+				return err
+			}
+		}
+	}
+	if out.Host == "" {
+		return errors.New("missing Server")
+	}
+	if user != "" {
+		out.User = url.UserPassword(user, pass)
+	}
+	return nil
+}
+
+func encryptValue(v string) (string, error) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "yes", "true", "1", "mandatory", "on":
+		return "true", nil
+	case "no", "false", "0", "optional", "off":
+		return "false", nil
+	case "strict":
+		return "strict", nil
+	case "disable":
+		return "disable", nil
+	}
+	return "", fmt.Errorf("Encrypt: %q is not one of yes, no, strict", v)
+}
+
+func yesNo(v string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "yes", "true", "1", "on":
+		return true, nil
+	case "no", "false", "0", "off":
+		return false, nil
+	}
+	return false, fmt.Errorf("%q is not yes or no", v)
+}
+
+var (
+	// Greedy up to the last "@" before a "/", so a password holding an
+	// unescaped "@" is masked whole (over-masking is the safe side).
+	userinfoPassword = regexp.MustCompile(`(://[^/@:]*:)[^/]*@`)
+	odbcPassword     = regexp.MustCompile(`(?i)((?:^|[;?&\s]|%3b)(?:pwd|password)\s*(?:=|%3d))[^;&\s]*`)
+)
+
+// MaskURL replaces any password in a database URL or ODBC string with "***".
+func MaskURL(s string) string {
+	s = userinfoPassword.ReplaceAllString(s, "${1}***@")
+	return odbcPassword.ReplaceAllString(s, "${1}***")
+}
+
+// cleanURLError drops url.Parse's echo of the input, which may hold a password.
+func cleanURLError(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err.Error()
+	}
+	return "malformed URL"
+}
+
+// cutInstance removes a named instance ("\\NAME" or "%5CNAME") from the
+// host of raw and returns it separately.
+func cutInstance(raw string) (string, string) {
+	scheme, rest, _ := strings.Cut(raw, "://")
+	end := strings.IndexAny(rest, "/?")
+	if end < 0 {
+		end = len(rest)
+	}
+	authority, tail := rest[:end], rest[end:]
+	hostStart := strings.LastIndex(authority, "@") + 1
+	host := authority[hostStart:]
+	for _, sep := range []string{`\`, "%5C", "%5c"} {
+		if h, inst, ok := strings.Cut(host, sep); ok {
+			port := ""
+			if i := strings.LastIndex(inst, ":"); i >= 0 {
+				inst, port = inst[:i], inst[i:]
+			}
+			return scheme + "://" + authority[:hostStart] + h + port + tail, inst
+		}
+	}
+	return raw, ""
+}

@@ -1,0 +1,141 @@
+-- T-SQL twins of sql/queries/sqlite/environments.sql. "now" is
+-- COALESCE(CAST(@now AS DATETIME2), SYSUTCDATETIME()): the database's clock,
+-- so workers on several hosts agree; tests pin an instant.
+
+-- name: EnsureEnvironments :execrows
+-- UPDLOCK + HOLDLOCK range-lock the missing keys, so two workers ensuring at
+-- once cannot both insert the same key (no MERGE).
+INSERT INTO environments (
+    id, workspace_id, configuration_id, engine_spec, deps_digest,
+    status, created_at, updated_at, available_at
+)
+SELECT
+    LOWER(CONVERT(NVARCHAR(36), NEWID())),
+    k.workspace_id, k.configuration_id, k.engine_spec, k.deps_digest,
+    N'queued',
+    COALESCE(CAST(@now AS DATETIME2), SYSUTCDATETIME()),
+    COALESCE(CAST(@now AS DATETIME2), SYSUTCDATETIME()),
+    COALESCE(CAST(@now AS DATETIME2), SYSUTCDATETIME())
+FROM (
+    SELECT DISTINCT r.workspace_id, r.configuration_id, r.engine_spec, r.deps_digest
+    FROM runs AS r
+    WHERE r.status = N'queued'
+      AND r.attempt_count < r.max_attempts
+) AS k
+WHERE NOT EXISTS (
+    SELECT 1 FROM environments AS e WITH (UPDLOCK, HOLDLOCK)
+    WHERE e.workspace_id = k.workspace_id
+      AND e.configuration_id = k.configuration_id
+      AND e.engine_spec = k.engine_spec
+      AND e.deps_digest = k.deps_digest
+);
+
+-- name: ClaimEnvironment :one
+WITH next AS (
+    SELECT TOP (1) *
+    FROM environments WITH (UPDLOCK, READPAST, ROWLOCK, READCOMMITTEDLOCK)
+    WHERE status = N'queued'
+      AND available_at <= COALESCE(CAST(@now AS DATETIME2), SYSUTCDATETIME())
+    ORDER BY available_at, created_at
+)
+UPDATE next
+SET status = N'building',
+    claimed_by = @worker_id,
+    claim_expires_at = DATEADD(MILLISECOND, CAST(@lease_seconds * 1000 AS INT),
+                               COALESCE(CAST(@now AS DATETIME2), SYSUTCDATETIME())),
+    attempt_count = attempt_count + 1,
+    error_message = NULL,
+    updated_at = COALESCE(CAST(@now AS DATETIME2), SYSUTCDATETIME())
+OUTPUT inserted.id, inserted.workspace_id, inserted.configuration_id, inserted.engine_spec,
+       inserted.deps_digest, inserted.attempt_count, inserted.claim_expires_at;
+
+-- name: HeartbeatEnvironment :execrows
+UPDATE environments
+SET claim_expires_at = DATEADD(MILLISECOND, CAST(@lease_seconds * 1000 AS INT),
+                               COALESCE(CAST(@now AS DATETIME2), SYSUTCDATETIME()))
+WHERE id = @id AND status = N'building' AND claimed_by = @worker_id;
+
+-- name: MarkEnvironmentReady :execrows
+UPDATE environments
+SET status = N'ready',
+    python_version = @python_version,
+    python_interpreter = @python_interpreter,
+    engine_version = @engine_version,
+    error_message = NULL,
+    claim_expires_at = NULL,
+    updated_at = COALESCE(CAST(@now AS DATETIME2), SYSUTCDATETIME())
+WHERE id = @id AND status = N'building' AND claimed_by = @worker_id;
+
+-- name: FailEnvironmentBuild :one
+-- backoff(n) = min(max, base * 2^(n-1)), computed once in the APPLYs below.
+UPDATE e
+SET status = CASE WHEN d.retry = 1 THEN N'queued' ELSE N'failed' END,
+    available_at = CASE WHEN d.retry = 1
+        THEN DATEADD(MILLISECOND, b.backoff_ms, c.now) ELSE e.available_at END,
+    error_message = @error_message,
+    claimed_by = NULL,
+    claim_expires_at = NULL,
+    updated_at = c.now
+OUTPUT inserted.status, inserted.attempt_count, inserted.available_at
+FROM environments AS e
+CROSS APPLY (SELECT COALESCE(CAST(@now AS DATETIME2), SYSUTCDATETIME()) AS now) AS c
+CROSS APPLY (SELECT CASE WHEN e.attempt_count < @max_attempts THEN 1 ELSE 0 END AS retry) AS d
+CROSS APPLY (SELECT @backoff_base_seconds * POWER(CAST(2 AS FLOAT),
+    CASE WHEN e.attempt_count < 1 THEN 0 WHEN e.attempt_count > 31 THEN 30 ELSE e.attempt_count - 1 END) AS seconds) AS raw
+CROSS APPLY (SELECT CAST(1000 * CASE WHEN raw.seconds > @backoff_max_seconds
+    THEN @backoff_max_seconds ELSE raw.seconds END AS INT) AS backoff_ms) AS b
+WHERE e.id = @id AND e.status = N'building' AND e.claimed_by = @worker_id;
+
+-- name: ReleaseEnvironment :execrows
+UPDATE environments
+SET status = N'queued',
+    attempt_count = CASE WHEN attempt_count > 0 THEN attempt_count - 1 ELSE 0 END,
+    claimed_by = NULL,
+    claim_expires_at = NULL,
+    available_at = COALESCE(CAST(@now AS DATETIME2), SYSUTCDATETIME()),
+    updated_at = COALESCE(CAST(@now AS DATETIME2), SYSUTCDATETIME())
+WHERE id = @id AND status = N'building' AND claimed_by = @worker_id;
+
+-- name: ExpireEnvironmentLeases :many
+WITH expired AS (
+    SELECT TOP (500) *
+    FROM environments WITH (UPDLOCK, READPAST, ROWLOCK, READCOMMITTEDLOCK)
+    WHERE status = N'building'
+      AND claim_expires_at < COALESCE(CAST(@now AS DATETIME2), SYSUTCDATETIME())
+    ORDER BY claim_expires_at
+)
+UPDATE expired
+SET status = N'queued',
+    claimed_by = NULL,
+    claim_expires_at = NULL,
+    error_message = N'lease expired',
+    available_at = COALESCE(CAST(@now AS DATETIME2), SYSUTCDATETIME()),
+    updated_at = COALESCE(CAST(@now AS DATETIME2), SYSUTCDATETIME())
+OUTPUT inserted.id, inserted.workspace_id;
+
+-- name: UseEnvironment :one
+UPDATE environments
+SET last_used_at = COALESCE(CAST(@now AS DATETIME2), SYSUTCDATETIME())
+OUTPUT inserted.id, inserted.python_interpreter, inserted.python_version, inserted.engine_version
+WHERE workspace_id = @workspace_id
+  AND configuration_id = @configuration_id
+  AND engine_spec = @engine_spec
+  AND deps_digest = @deps_digest
+  AND status = N'ready';
+
+-- name: RequeueEnvironment :execrows
+UPDATE environments
+SET status = N'queued',
+    attempt_count = 0,
+    error_message = @error_message,
+    available_at = COALESCE(CAST(@now AS DATETIME2), SYSUTCDATETIME()),
+    updated_at = COALESCE(CAST(@now AS DATETIME2), SYSUTCDATETIME())
+WHERE id = @id AND status = N'ready';
+
+-- name: GetEnvironment :one
+SELECT id, workspace_id, configuration_id, engine_spec, deps_digest, status,
+       error_message, claimed_by, claim_expires_at, created_at, updated_at,
+       last_used_at, python_version, python_interpreter, engine_version,
+       attempt_count, available_at
+FROM environments
+WHERE id = @id;

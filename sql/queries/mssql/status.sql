@@ -1,0 +1,41 @@
+-- T-SQL twins of sql/queries/sqlite/status.sql.
+
+-- name: CountRunsByStatus :many
+SELECT status, COUNT_BIG(*) AS count
+FROM runs
+GROUP BY status
+ORDER BY status;
+
+-- name: CountEnvironmentsByStatus :many
+SELECT status, COUNT_BIG(*) AS count
+FROM environments
+GROUP BY status
+ORDER BY status;
+
+-- name: OldestQueuedRun :many
+SELECT TOP (1) id, created_at, available_at
+FROM runs
+WHERE status = N'queued'
+ORDER BY available_at, created_at;
+
+-- name: ListRunningLeases :many
+SELECT TOP (100) id, workspace_id, claimed_by, attempt_count, started_at, claim_expires_at
+FROM runs
+WHERE status = N'running'
+ORDER BY claim_expires_at;
+
+-- name: CountPendingWork :one
+SELECT
+    (SELECT COUNT_BIG(*) FROM runs AS a WHERE a.status = N'running') AS running_runs,
+    (SELECT COUNT_BIG(*) FROM environments AS b WHERE b.status IN (N'queued', N'building')) AS pending_environments,
+    (SELECT COUNT_BIG(*) FROM runs AS r
+     WHERE r.status = N'queued'
+       AND r.attempt_count < r.max_attempts
+       AND NOT EXISTS (
+           SELECT 1 FROM environments AS e
+           WHERE e.workspace_id = r.workspace_id
+             AND e.configuration_id = r.configuration_id
+             AND e.engine_spec = r.engine_spec
+             AND e.deps_digest = r.deps_digest
+             AND e.status = N'failed'
+       )) AS queued_runs;
