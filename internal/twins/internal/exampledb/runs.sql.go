@@ -21,7 +21,6 @@ func (q *Queries) AcquireLock(ctx context.Context, timeoutMs int64) error {
 }
 
 const claimRun = `-- name: ClaimRun :one
-
 UPDATE runs
 SET status = 'running',
     claimed_by = ?1,
@@ -51,7 +50,6 @@ type ClaimRunRow struct {
 	AttemptCount int64
 }
 
-// Fixture queries: one of each shape the binder has to handle.
 // A named parameter used twice (now) is one numbered parameter.
 func (q *Queries) ClaimRun(ctx context.Context, arg ClaimRunParams) (ClaimRunRow, error) {
 	row := q.db.QueryRowContext(ctx, claimRun, arg.WorkerID, arg.Now, arg.LeaseSeconds)

@@ -1,5 +1,3 @@
--- Fixture queries: one of each shape the binder has to handle.
-
 -- name: ClaimRun :one
 -- A named parameter used twice (now) is one numbered parameter.
 UPDATE runs
