@@ -65,9 +65,11 @@ func TestGenerateRefuses(t *testing.T) {
 			want:   `"twins" (the folder of T-SQL twin files) is required`,
 		},
 		{
-			name:   "unknown option",
-			change: func(r *plugin.GenerateRequest) { r.PluginOptions = []byte(`{"twins": "sql/queries/mssql", "twin": "x"}`) },
-			want:   `read sqlc-gen-twins options: json: unknown field "twin"`,
+			name: "unknown option",
+			change: func(r *plugin.GenerateRequest) {
+				r.PluginOptions = []byte(`{"twins": "sql/queries/mssql", "twin": "x"}`)
+			},
+			want: `read sqlc-gen-twins options: json: unknown field "twin"`,
 		},
 		{
 			name:   "twin folder missing",

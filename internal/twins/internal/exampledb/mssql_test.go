@@ -41,7 +41,7 @@ func (r *recorder) Calls() []call {
 }
 
 func (r *recorder) Connect(context.Context) (driver.Conn, error) { return recConn{r}, nil }
-func (r *recorder) Driver() driver.Driver                         { return nil }
+func (r *recorder) Driver() driver.Driver                        { return nil }
 
 type recConn struct{ r *recorder }
 
