@@ -1,0 +1,160 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/ade-dev/ade-worker/gen/db"
+	"github.com/ade-dev/ade-worker/internal/envbuild"
+	"github.com/ade-dev/ade-worker/internal/eventlog"
+)
+
+// buildEnvironment is the job of one claimed environment.
+func (w *Worker) buildEnvironment(parent context.Context, env db.ClaimEnvironmentRow) {
+	started := time.Now()
+	ctx, cancel := context.WithCancelCause(parent)
+	defer cancel(nil)
+	log := w.log.With(slog.String("environment_id", env.ID), slog.String("workspace_id", env.WorkspaceID),
+		slog.String("configuration_id", env.ConfigurationID), slog.Int64("attempt", env.AttemptCount))
+
+	ep, pathErr := w.layout.Env(env.WorkspaceID, env.ConfigurationID, env.DepsDigest, env.ID)
+	var ev *eventlog.Log
+	if pathErr == nil {
+		var err error
+		ev, err = eventlog.Open(ep.Events, map[string]string{
+			"environment_id": env.ID, "workspace_id": env.WorkspaceID, "configuration_id": env.ConfigurationID,
+		})
+		if err != nil {
+			log.Warn("cannot open the environment's event log; continuing without it", slog.String("error", err.Error()))
+		}
+	}
+	defer ev.Close()
+	ev.Emit("info", "environment.start", "environment build started", map[string]any{
+		"attempt": env.AttemptCount, "engine_spec": env.EngineSpec, "deps_digest": env.DepsDigest, "worker_id": w.cfg.WorkerID,
+	})
+	log.Info("environment build started")
+
+	go w.keepLease(ctx, cancel, log, "environment", started, func(hctx context.Context) (int64, error) {
+		return w.st.Queries().HeartbeatEnvironment(hctx, db.HeartbeatEnvironmentParams{Now: nowParam, LeaseSeconds: w.cfg.Lease.Seconds(), ID: env.ID, WorkerID: nsv(w.cfg.WorkerID)})
+	})
+
+	var (
+		info     envbuild.Info
+		buildErr error
+		final    bool // a failure no retry can fix
+	)
+	func() {
+		defer func() {
+			if p := recover(); p != nil {
+				log.Error("environment job panicked", slog.Any("panic", p))
+				buildErr = errors.New("internal error in the worker")
+			}
+		}()
+		if pathErr != nil {
+			buildErr, final = pathErr, true
+			return
+		}
+		configDir, err := w.layout.ConfigPackageDir(env.WorkspaceID, env.ConfigurationID)
+		if err != nil {
+			buildErr, final = err, true
+			return
+		}
+		info, buildErr = envbuild.Build(ctx, envbuild.Spec{
+			Python: w.cfg.Python, EnvDir: ep.Dir, Venv: ep.Venv, EngineSpec: env.EngineSpec,
+			ConfigPackageDir: configDir, PipCacheDir: w.layout.PipCacheDir(), BaseEnv: w.baseEnv,
+			Timeout: w.cfg.EnvBuildTimeout, Log: ev,
+		})
+	}()
+	wall := time.Since(started)
+	w.metrics.EnvBuildDuration.Observe(wall.Seconds())
+
+	cause := context.Cause(ctx)
+	if errors.Is(cause, errLeaseLost) {
+		w.metrics.EnvBuilds.WithLabelValues("lost").Inc()
+		ev.Emit("warning", "environment.lost", "claim lost; build stopped and nothing written", nil)
+		return
+	}
+	actx := context.WithoutCancel(ctx)
+	if errors.Is(cause, errShutdown) {
+		n, err := w.ack(actx, func(q *db.Queries) (int64, error) {
+			return q.ReleaseEnvironment(actx, db.ReleaseEnvironmentParams{Now: nowParam, ID: env.ID, WorkerID: nsv(w.cfg.WorkerID)})
+		})
+		if err == nil && n > 0 {
+			w.metrics.EnvBuilds.WithLabelValues("released").Inc()
+			ev.Emit("info", "environment.released", "build released without spending its attempt (worker shutting down)", nil)
+			log.Info("environment build released (shutting down)")
+		}
+		return
+	}
+
+	if buildErr == nil {
+		n, err := w.ack(actx, func(q *db.Queries) (int64, error) {
+			return q.MarkEnvironmentReady(actx, db.MarkEnvironmentReadyParams{
+				PythonVersion: nullStr(info.PythonVersion), PythonInterpreter: nullStr(info.Interpreter),
+				EngineVersion: nullStr(info.EngineVersion), Now: nowParam, ID: env.ID, WorkerID: nsv(w.cfg.WorkerID),
+			})
+		})
+		if err != nil || n == 0 {
+			w.metrics.EnvBuilds.WithLabelValues("lost").Inc()
+			log.Warn("environment built but its claim was lost; not marked ready")
+			return
+		}
+		w.metrics.EnvBuilds.WithLabelValues("ready").Inc()
+		ev.Emit("info", "environment.complete", "environment ready", map[string]any{
+			"python_version": info.PythonVersion, "python_interpreter": info.Interpreter,
+			"engine_version": info.EngineVersion, "duration_ms": wall.Milliseconds(),
+		})
+		log.Info("environment ready", slog.Duration("took", wall), slog.String("engine_version", info.EngineVersion))
+		w.poke()
+		return
+	}
+
+	maxAttempts := int64(w.cfg.EnvBuildMaxAttempts)
+	if final {
+		maxAttempts = 0
+	}
+	var row db.FailEnvironmentBuildRow
+	n, err := w.ack(actx, func(q *db.Queries) (int64, error) {
+		r, err := q.FailEnvironmentBuild(actx, db.FailEnvironmentBuildParams{
+			MaxAttempts: maxAttempts, Now: nowParam, BackoffMaxSeconds: w.cfg.BackoffMax.Seconds(),
+			BackoffBaseSeconds: w.cfg.BackoffBase.Seconds(), ErrorMessage: nullStr(buildErr.Error()),
+			ID: env.ID, WorkerID: nsv(w.cfg.WorkerID),
+		})
+		if err != nil {
+			return 0, ignoreNoRows(err)
+		}
+		row = r
+		return 1, nil
+	})
+	if err != nil || n == 0 {
+		w.metrics.EnvBuilds.WithLabelValues("lost").Inc()
+		return
+	}
+	if row.Status == "queued" {
+		w.metrics.EnvBuilds.WithLabelValues("retried").Inc()
+		ev.Emit("warning", "environment.failed", "environment build failed; it will be retried", map[string]any{
+			"error": buildErr.Error(), "attempt": row.AttemptCount, "available_at": row.AvailableAt.String(), "final": false,
+		})
+		log.Warn("environment build failed; retrying later", slog.String("error", buildErr.Error()), slog.String("available_at", row.AvailableAt.String()))
+		return
+	}
+	w.metrics.EnvBuilds.WithLabelValues("failed").Inc()
+	ev.Emit("error", "environment.failed", "environment build failed for good; its queued runs fail", map[string]any{
+		"error": buildErr.Error(), "attempt": row.AttemptCount, "final": true,
+	})
+	log.Error("environment build failed for good", slog.String("error", buildErr.Error()))
+	// Fail the runs waiting on it now rather than at the next sweep.
+	if err := w.failRunsOfFailedEnvironments(actx); err != nil {
+		log.Warn("failing the runs of a failed environment; the sweep will retry", slog.String("error", err.Error()))
+	}
+}
+
+// poke wakes the loop (an environment became ready: its runs can start).
+func (w *Worker) poke() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}

@@ -1,0 +1,128 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/ade-dev/ade-worker/gen/db"
+)
+
+// GCReport is what one garbage collection pass did (or, dry, would do).
+type GCReport struct {
+	DryRun              bool     `json:"dry_run"`
+	EnvironmentsDeleted []string `json:"environments_deleted"`
+	EnvironmentsKept    []string `json:"environments_kept"` // became needed between listing and deleting
+	RunFoldersDeleted   []string `json:"run_folders_deleted"`
+	Errors              []string `json:"errors"`
+}
+
+// gcLoop runs a pass at start and then every GCInterval.
+func (w *Worker) gcLoop(ctx context.Context) {
+	for {
+		if _, err := w.GC(ctx, false); err != nil && ctx.Err() == nil {
+			w.log.Error("garbage collection failed; will retry next interval", slog.String("error", err.Error()))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(jitter(w.cfg.GCInterval)):
+		}
+	}
+}
+
+// GC deletes cold environments of inactive configurations (folder first,
+// then row, the row only if every rule still holds) and the folders of runs
+// finished longer ago than the artifact TTL.
+func (w *Worker) GC(ctx context.Context, dryRun bool) (GCReport, error) {
+	w.gcMu.Lock()
+	defer w.gcMu.Unlock()
+	rep := GCReport{DryRun: dryRun}
+	ttl := float64(w.cfg.EnvTTLDays)
+	seen := map[string]bool{}
+	for {
+		envs, err := w.st.Queries().ListGCEnvironments(ctx, db.ListGCEnvironmentsParams{Now: nowParam, TtlDays: ttl})
+		if err != nil {
+			return rep, fmt.Errorf("list collectable environments: %w", err)
+		}
+		progress := false
+		for _, e := range envs {
+			if seen[e.ID] {
+				continue
+			}
+			seen[e.ID] = true
+			progress = true
+			ep, err := w.layout.Env(e.WorkspaceID, e.ConfigurationID, e.DepsDigest, e.ID)
+			if err != nil {
+				rep.Errors = append(rep.Errors, fmt.Sprintf("environment %s: %v", e.ID, err))
+				continue
+			}
+			if dryRun {
+				rep.EnvironmentsDeleted = append(rep.EnvironmentsDeleted, e.ID)
+				continue
+			}
+			if err := os.RemoveAll(ep.Dir); err != nil {
+				rep.Errors = append(rep.Errors, fmt.Sprintf("remove %s: %v", ep.Dir, err))
+				continue
+			}
+			var n int64
+			err = w.st.Write(ctx, func(q *db.Queries) error {
+				var err error
+				n, err = q.DeleteGCEnvironment(ctx, db.DeleteGCEnvironmentParams{ID: e.ID, Now: nowParam, TtlDays: ttl})
+				return err
+			})
+			switch {
+			case err != nil:
+				rep.Errors = append(rep.Errors, fmt.Sprintf("delete environment %s: %v", e.ID, err))
+			case n == 0:
+				rep.EnvironmentsKept = append(rep.EnvironmentsKept, e.ID)
+			default:
+				rep.EnvironmentsDeleted = append(rep.EnvironmentsDeleted, e.ID)
+				w.log.Info("garbage collected environment", slog.String("environment_id", e.ID), slog.String("folder", ep.Dir))
+			}
+		}
+		if !progress || dryRun {
+			break
+		}
+	}
+
+	if w.cfg.RunArtifactTTLDays > 0 {
+		after, afterID := "", ""
+		for {
+			page, err := w.st.Queries().ListExpiredRunArtifacts(ctx, db.ListExpiredRunArtifactsParams{
+				Now: nowParam, TtlDays: float64(w.cfg.RunArtifactTTLDays), AfterCompletedAt: after, AfterID: afterID,
+			})
+			if err != nil {
+				return rep, fmt.Errorf("list expired run folders: %w", err)
+			}
+			for _, r := range page {
+				rp, err := w.layout.Run(r.WorkspaceID, r.ID)
+				if err != nil {
+					continue
+				}
+				if _, err := os.Stat(rp.Dir); err != nil {
+					continue
+				}
+				if !dryRun {
+					if err := os.RemoveAll(rp.Dir); err != nil {
+						rep.Errors = append(rep.Errors, fmt.Sprintf("remove %s: %v", rp.Dir, err))
+						continue
+					}
+				}
+				rep.RunFoldersDeleted = append(rep.RunFoldersDeleted, r.ID)
+			}
+			if len(page) == 0 {
+				break
+			}
+			last := page[len(page)-1]
+			after, afterID = last.CompletedAt.Time.String(), last.ID
+		}
+	}
+	if n := len(rep.EnvironmentsDeleted) + len(rep.RunFoldersDeleted); n > 0 || len(rep.Errors) > 0 {
+		w.log.Info("garbage collection pass", slog.Bool("dry_run", dryRun), slog.Int("environments", len(rep.EnvironmentsDeleted)),
+			slog.Int("run_folders", len(rep.RunFoldersDeleted)), slog.Int("errors", len(rep.Errors)))
+	}
+	return rep, nil
+}

@@ -1,0 +1,312 @@
+package app
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/ade-dev/ade-worker/gen/db"
+	"github.com/ade-dev/ade-worker/internal/dbtime"
+)
+
+// ensureInterval is how often environment rows are ensured for queued runs.
+const ensureInterval = 2 * time.Second
+
+// wakeInterval is how often an idle SQLite worker reads data_version.
+const wakeInterval = 20 * time.Millisecond
+
+// nowParam is the "now" of every query: NULL, so the database's clock
+// decides; several hosts never disagree about "now".
+var nowParam any = nil
+
+// loop claims work into free slots until ctx is done or, when draining,
+// nothing is left. One failing iteration is logged and retried; it never
+// ends the loop.
+func (w *Worker) loop(ctx context.Context, o RunOptions) error {
+	idle := w.cfg.PollInterval
+	var nextEnsure, nextSweep, nextSample time.Time
+	for {
+		if ctx.Err() != nil {
+			return nil
+		}
+		now := w.now()
+		w.lastLoop.Store(now.UnixNano())
+		w.metrics.LastLoopTimestamp.Set(float64(now.Unix()))
+
+		if !now.Before(nextEnsure) {
+			nextEnsure = now.Add(ensureInterval)
+			if err := w.ensureEnvironments(ctx); err != nil {
+				w.loopError(ctx, "ensure environments", err)
+			}
+		}
+		if !now.Before(nextSweep) {
+			nextSweep = now.Add(w.cfg.CleanupInterval)
+			if err := w.sweep(ctx); err != nil {
+				w.loopError(ctx, "sweep", err)
+			}
+		}
+		if !now.Before(nextSample) {
+			nextSample = now.Add(15 * time.Second)
+			w.sampleQueue(ctx)
+		}
+
+		claimed, err := w.fillSlots(ctx)
+		if err != nil {
+			w.loopError(ctx, "claim", err)
+		}
+		if claimed > 0 {
+			idle = w.cfg.PollInterval
+		}
+
+		if o.Drain && w.busy.Load() == 0 && claimed == 0 && err == nil {
+			done, err := w.drained(ctx)
+			if err != nil {
+				w.loopError(ctx, "drain check", err)
+			} else if done {
+				w.log.Info("drained: nothing left to process")
+				return nil
+			}
+		}
+
+		// Wait for a freed slot, a change in the database, or the poll timer.
+		wait := jitter(idle)
+		if w.busy.Load() >= int64(w.cfg.Concurrency) {
+			wait = time.Until(nextSweep)
+			if until := time.Until(nextEnsure); until < wait {
+				wait = until
+			}
+		}
+		timer := time.NewTimer(max(wait, time.Millisecond))
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return nil
+		case <-w.finished:
+			idle = w.cfg.PollInterval
+		case <-w.wake:
+		case <-timer.C:
+			if claimed == 0 && w.busy.Load() < int64(w.cfg.Concurrency) {
+				idle = min(idle*2, w.cfg.PollIntervalMax)
+			}
+		}
+		timer.Stop()
+	}
+}
+
+// loopError logs a failed iteration and pauses briefly so a broken database
+// is not hammered; the loop then tries again.
+func (w *Worker) loopError(ctx context.Context, what string, err error) {
+	if ctx.Err() != nil {
+		return
+	}
+	w.metrics.LoopErrors.Inc()
+	w.log.Error(what+" failed; retrying", slog.String("error", err.Error()))
+	select {
+	case <-ctx.Done():
+	case <-time.After(jitter(w.cfg.PollIntervalMax)):
+	}
+}
+
+// jitter spreads d by ±20% so many idle workers do not poll in step.
+func jitter(d time.Duration) time.Duration {
+	if d <= 0 {
+		return d
+	}
+	spread := int64(d) / 5
+	return time.Duration(int64(d) - spread + rand.Int64N(2*spread+1))
+}
+
+// fillSlots claims work while slots are free: environment builds first, so
+// that runs waiting on them can start sooner, then runs.
+func (w *Worker) fillSlots(ctx context.Context) (int, error) {
+	claimed := 0
+	for w.busy.Load() < int64(w.cfg.Concurrency) && ctx.Err() == nil {
+		c, err := w.claim(ctx)
+		if err != nil {
+			return claimed, err
+		}
+		switch {
+		case c.env != nil:
+			env := *c.env
+			w.startJob(func(jctx context.Context) { w.buildEnvironment(jctx, env) })
+		case c.run != nil:
+			run := *c.run
+			w.startJob(func(jctx context.Context) { w.processRun(jctx, run) })
+		default:
+			return claimed, nil
+		}
+		claimed++
+	}
+	return claimed, nil
+}
+
+// claimed is what one claim transaction found: an environment to build, a
+// run to process, or nothing.
+type claimed struct {
+	env *db.ClaimEnvironmentRow
+	run *claimedRun
+}
+
+// claimedRun is a run with what its job needs, read in the claim's
+// transaction: its ready environment and its document.
+type claimedRun struct {
+	db.ClaimRunRow
+	env db.UseEnvironmentRow
+	doc *db.GetDocumentRow // nil when the document row does not exist
+	// claimedAt is when the claim committed (local clock), for the lease
+	// deadline.
+	claimedAt time.Time
+}
+
+// claim runs one write transaction that claims an environment or, if none
+// is queued, a run with its environment and document.
+func (w *Worker) claim(ctx context.Context) (claimed, error) {
+	start := time.Now()
+	defer func() { w.metrics.ClaimLatency.Observe(time.Since(start).Seconds()) }()
+	var c claimed
+	lease := w.cfg.Lease.Seconds()
+	err := w.st.Write(ctx, func(q *db.Queries) error {
+		c = claimed{}
+		env, err := q.ClaimEnvironment(ctx, db.ClaimEnvironmentParams{WorkerID: nsv(w.cfg.WorkerID), Now: nowParam, LeaseSeconds: lease})
+		if err == nil {
+			c.env = &env
+			return nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		run, err := q.ClaimRun(ctx, db.ClaimRunParams{WorkerID: nsv(w.cfg.WorkerID), Now: nowParam, LeaseSeconds: lease})
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		useEnv, err := q.UseEnvironment(ctx, db.UseEnvironmentParams{Now: nowParam, WorkspaceID: run.WorkspaceID,
+			ConfigurationID: run.ConfigurationID, EngineSpec: run.EngineSpec, DepsDigest: run.DepsDigest})
+		if errors.Is(err, sql.ErrNoRows) {
+			// The environment stopped being ready after the claim chose the
+			// run (possible between statements on SQL Server): give the run
+			// back without spending its attempt.
+			_, err := q.ReleaseRun(ctx, db.ReleaseRunParams{Now: nowParam, ID: run.ID, WorkerID: nsv(w.cfg.WorkerID)})
+			return err
+		}
+		if err != nil {
+			return err
+		}
+		cr := &claimedRun{ClaimRunRow: run, env: useEnv}
+		doc, err := q.GetDocument(ctx, db.GetDocumentParams{ID: run.InputDocumentID, WorkspaceID: run.WorkspaceID})
+		switch {
+		case err == nil:
+			cr.doc = &doc
+		case !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
+		c.run = cr
+		return nil
+	})
+	if err != nil {
+		return claimed{}, err
+	}
+	if c.run != nil {
+		c.run.claimedAt = start
+		w.metrics.RunsClaimed.Inc()
+	}
+	return c, nil
+}
+
+// ensureEnvironments creates queued environments for the keys queued runs
+// need.
+func (w *Worker) ensureEnvironments(ctx context.Context) error {
+	return w.st.Write(ctx, func(q *db.Queries) error {
+		n, err := q.EnsureEnvironments(ctx, nowParam)
+		if n > 0 {
+			w.log.Info("environments queued for new dependency keys", slog.Int64("count", n))
+		}
+		return err
+	})
+}
+
+// drained reports whether nothing could still be processed.
+func (w *Worker) drained(ctx context.Context) (bool, error) {
+	if err := w.sweep(ctx); err != nil {
+		return false, err
+	}
+	if err := w.ensureEnvironments(ctx); err != nil {
+		return false, err
+	}
+	p, err := w.st.Queries().CountPendingWork(ctx)
+	if err != nil {
+		return false, err
+	}
+	return p.RunningRuns == 0 && p.PendingEnvironments == 0 && p.QueuedRuns == 0, nil
+}
+
+// watchDataVersion wakes the loop when another connection commits, so an
+// idle SQLite worker picks up new work in milliseconds while its only
+// steady query is a lock-free read of a counter.
+func (w *Worker) watchDataVersion(ctx context.Context) {
+	var conn *sql.Conn
+	defer func() {
+		if conn != nil {
+			_ = conn.Close()
+		}
+	}()
+	var last int64 = -1
+	t := time.NewTicker(wakeInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if conn == nil {
+			c, err := w.st.DB().Conn(ctx)
+			if err != nil {
+				continue
+			}
+			conn = c
+		}
+		v, err := db.New(conn).DataVersion(ctx)
+		if err != nil {
+			// A broken pinned connection is replaced on the next tick.
+			_ = conn.Close()
+			conn, last = nil, -1
+			continue
+		}
+		if last != -1 && v != last {
+			select {
+			case w.wake <- struct{}{}:
+			default:
+			}
+		}
+		last = v
+	}
+}
+
+// sampleQueue records queue depth by status for /metrics.
+func (w *Worker) sampleQueue(ctx context.Context) {
+	q := w.st.Queries()
+	if rows, err := q.CountRunsByStatus(ctx); err == nil {
+		w.metrics.QueueDepth.DeletePartialMatch(map[string]string{"table": "runs"})
+		for _, r := range rows {
+			w.metrics.QueueDepth.WithLabelValues("runs", r.Status).Set(float64(r.Count))
+		}
+	}
+	if rows, err := q.CountEnvironmentsByStatus(ctx); err == nil {
+		w.metrics.QueueDepth.DeletePartialMatch(map[string]string{"table": "environments"})
+		for _, r := range rows {
+			w.metrics.QueueDepth.WithLabelValues("environments", r.Status).Set(float64(r.Count))
+		}
+	}
+}
+
+func nsv(s string) sql.NullString { return sql.NullString{String: s, Valid: true} }
+
+func nullStr(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
+
+var _ = dbtime.Layout

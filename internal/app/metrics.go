@@ -1,0 +1,93 @@
+package app
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the worker's Prometheus series. They are always collected (the
+// cost is a few atomic adds per run) and served only when
+// ADE_WORKER_HTTP_ADDR is set.
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	RunsClaimed       prometheus.Counter
+	RunsFinished      *prometheus.CounterVec // outcome: succeeded|failed|retried|released|lost
+	RunDuration       *prometheus.HistogramVec
+	EnvBuilds         *prometheus.CounterVec // outcome: ready|failed|retried|released|lost
+	EnvBuildDuration  prometheus.Histogram
+	LeaseExpiries     *prometheus.CounterVec // kind: run|environment
+	LostClaims        *prometheus.CounterVec // kind: run|environment
+	HeartbeatErrors   prometheus.Counter
+	ClaimLatency      prometheus.Histogram
+	LoopErrors        prometheus.Counter
+	QueueDepth        *prometheus.GaugeVec // table, status
+	SlotsInUse        prometheus.Gauge
+	Slots             prometheus.Gauge
+	LastLoopTimestamp prometheus.Gauge
+}
+
+// NewMetrics registers the worker's series on a fresh registry, together
+// with the Go runtime and process collectors.
+func NewMetrics() *Metrics {
+	reg := prometheus.NewRegistry()
+	m := &Metrics{
+		Registry: reg,
+		RunsClaimed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ade_worker_runs_claimed_total", Help: "Runs claimed by this worker.",
+		}),
+		RunsFinished: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ade_worker_runs_finished_total",
+			Help: "Run attempts ended by this worker, by outcome (succeeded, failed, retried, released, lost).",
+		}, []string{"outcome"}),
+		RunDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "ade_worker_run_duration_seconds",
+			Help:    "Wall time of run attempts, by outcome.",
+			Buckets: prometheus.ExponentialBuckets(0.05, 2, 16),
+		}, []string{"outcome"}),
+		EnvBuilds: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ade_worker_environment_builds_total",
+			Help: "Environment builds ended by this worker, by outcome (ready, failed, retried, released, lost).",
+		}, []string{"outcome"}),
+		EnvBuildDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "ade_worker_environment_build_duration_seconds",
+			Help:    "Wall time of environment builds.",
+			Buckets: prometheus.ExponentialBuckets(1, 2, 12),
+		}),
+		LeaseExpiries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ade_worker_lease_expiries_total",
+			Help: "Expired leases this worker's sweeps reclaimed, by kind.",
+		}, []string{"kind"}),
+		LostClaims: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ade_worker_lost_claims_total",
+			Help: "Claims this worker lost while working (a fenced write changed no row), by kind.",
+		}, []string{"kind"}),
+		HeartbeatErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ade_worker_heartbeat_errors_total", Help: "Heartbeats that failed with a database error.",
+		}),
+		ClaimLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "ade_worker_claim_duration_seconds",
+			Help:    "Time of one claim transaction, found or not.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+		}),
+		LoopErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ade_worker_loop_errors_total", Help: "Loop iterations that failed and were retried.",
+		}),
+		QueueDepth: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "ade_worker_queue_depth", Help: "Rows by table and status, sampled by the worker.",
+		}, []string{"table", "status"}),
+		SlotsInUse: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "ade_worker_slots_in_use", Help: "Jobs running now.",
+		}),
+		Slots: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "ade_worker_slots", Help: "Configured concurrency.",
+		}),
+		LastLoopTimestamp: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "ade_worker_loop_last_iteration_timestamp_seconds", Help: "When the loop last went round.",
+		}),
+	}
+	reg.MustRegister(m.RunsClaimed, m.RunsFinished, m.RunDuration, m.EnvBuilds, m.EnvBuildDuration,
+		m.LeaseExpiries, m.LostClaims, m.HeartbeatErrors, m.ClaimLatency, m.LoopErrors, m.QueueDepth,
+		m.SlotsInUse, m.Slots, m.LastLoopTimestamp,
+		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	return m
+}

@@ -1,0 +1,544 @@
+package app
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/ade-dev/ade-worker/gen/db"
+	"github.com/ade-dev/ade-worker/internal/engine"
+	"github.com/ade-dev/ade-worker/internal/envbuild"
+	"github.com/ade-dev/ade-worker/internal/eventlog"
+	"github.com/ade-dev/ade-worker/internal/paths"
+	"github.com/ade-dev/ade-worker/internal/results"
+	"github.com/ade-dev/ade-worker/internal/runopts"
+)
+
+// runOutcome is how one attempt of a run ended, before it is written.
+type runOutcome struct {
+	succeeded bool
+	// retryable failures go back to the queue while attempts remain; the
+	// rest (bad options, unsafe paths) fail at once, since a retry would
+	// meet the same input.
+	retryable bool
+	// release gives the run back without spending its attempt.
+	release    bool
+	requeueEnv bool
+	exitCode   *int
+	err        string
+	summary    *results.Summary
+	outputPath string
+	engineCPU  time.Duration
+	engineWall time.Duration
+}
+
+func failed(retryable bool, format string, args ...any) runOutcome {
+	return runOutcome{retryable: retryable, err: fmt.Sprintf(format, args...)}
+}
+
+// processRun is the job of one claimed run.
+func (w *Worker) processRun(parent context.Context, run claimedRun) {
+	started := time.Now()
+	ctx, cancel := context.WithCancelCause(parent)
+	defer cancel(nil)
+	log := w.log.With(slog.String("run_id", run.ID), slog.String("workspace_id", run.WorkspaceID),
+		slog.String("environment_id", run.env.ID), slog.Int64("attempt", run.AttemptCount))
+
+	rp, pathErr := w.layout.Run(run.WorkspaceID, run.ID)
+	var ev *eventlog.Log
+	if pathErr == nil {
+		var err error
+		ev, err = eventlog.Open(rp.Events, map[string]string{
+			"run_id": run.ID, "workspace_id": run.WorkspaceID,
+			"configuration_id": run.ConfigurationID, "environment_id": run.env.ID,
+		})
+		if err != nil {
+			log.Warn("cannot open the run's event log; continuing without it", slog.String("error", err.Error()))
+		}
+	}
+	defer ev.Close()
+	ev.Emit("info", "run.start", "run started", map[string]any{
+		"attempt": run.AttemptCount, "max_attempts": run.MaxAttempts, "worker_id": w.cfg.WorkerID,
+	})
+	log.Info("run started")
+
+	go w.keepLease(ctx, cancel, log, "run", run.claimedAt, func(hctx context.Context) (int64, error) {
+		return w.st.Queries().HeartbeatRun(hctx, db.HeartbeatRunParams{Now: nowParam, LeaseSeconds: w.cfg.Lease.Seconds(), ID: run.ID, WorkerID: nsv(w.cfg.WorkerID)})
+	})
+
+	var out runOutcome
+	func() {
+		defer func() {
+			if p := recover(); p != nil {
+				log.Error("run job panicked", slog.Any("panic", p))
+				out = failed(true, "internal error in the worker: %v", p)
+			}
+		}()
+		if pathErr != nil {
+			out = failed(false, "%v", pathErr)
+			return
+		}
+		out = w.execute(ctx, run, rp, ev, log)
+	}()
+	w.finishRun(ctx, run, out, ev, log, time.Since(started))
+}
+
+// execute does the work of one attempt and says how it ended. It writes no
+// row: finishRun does, fenced on the claim.
+func (w *Worker) execute(ctx context.Context, run claimedRun, rp paths.RunPaths, ev *eventlog.Log, log *slog.Logger) runOutcome {
+	opts, err := runopts.Parse(run.RunOptions.String, run.InputSheetNames.String)
+	if err != nil {
+		return failed(false, "invalid run options: %v", err)
+	}
+	if opts.DryRun {
+		ev.Emit("info", "run.dry_run", "dry run: the engine is not invoked", nil)
+		return runOutcome{succeeded: true}
+	}
+	interpreter := run.env.PythonInterpreter.String
+	if err := envbuild.Usable(interpreter); err != nil {
+		// The environment's folder vanished (GC, a wiped disk): rebuild it
+		// once and give the run back without spending its attempt.
+		log.Warn("environment interpreter is gone; rebuilding the environment", slog.String("error", err.Error()))
+		ev.Emit("warning", "run.environment_missing", "environment interpreter is missing; the environment will be rebuilt", map[string]any{"error": err.Error()})
+		return runOutcome{release: true, requeueEnv: true, err: "environment interpreter missing: " + err.Error()}
+	}
+	configDir, err := w.layout.ConfigPackageDir(run.WorkspaceID, run.ConfigurationID)
+	if err != nil {
+		return failed(false, "%v", err)
+	}
+	if st, err := os.Stat(configDir); err != nil || !st.IsDir() {
+		return failed(false, "configuration package missing: %s", configDir)
+	}
+	for _, dir := range []string{rp.Input, rp.Logs} {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return failed(true, "create run folder: %v", err)
+		}
+	}
+	// A retry starts from an empty output folder: nothing of an earlier
+	// attempt can be mistaken for this one's output.
+	if err := os.RemoveAll(rp.Output); err != nil {
+		return failed(true, "clear output folder: %v", err)
+	}
+	if err := os.MkdirAll(rp.Output, 0o755); err != nil {
+		return failed(true, "create output folder: %v", err)
+	}
+
+	spec := engine.Spec{
+		Path:    interpreter,
+		Dir:     rp.Dir,
+		Env:     engine.ChildEnv(w.baseEnv),
+		Timeout: w.cfg.RunTimeout,
+		Log:     ev,
+		Scope:   "run",
+	}
+	if opts.ValidateOnly {
+		spec.Args = opts.ValidateArgs(configDir)
+	} else {
+		if run.doc == nil {
+			return failed(false, "document %s not found in workspace %s", run.InputDocumentID, run.WorkspaceID)
+		}
+		src, err := w.layout.DocumentPath(run.WorkspaceID, run.doc.StoredUri)
+		if err != nil {
+			// A missing file may still be on its way (the API writes the row
+			// and the file separately); an unsafe path never becomes safe.
+			return failed(errors.Is(err, paths.ErrNotFound), "input document: %v", err)
+		}
+		staged := rp.StagedInput(run.doc.OriginalFilename)
+		if err := copyFile(src, staged); err != nil {
+			return failed(true, "stage input document: %v", err)
+		}
+		spec.Args = opts.ProcessArgs(staged, rp.Output, configDir)
+	}
+	ev.Emit("info", "run.engine.start", "engine started", map[string]any{"args": spec.Args})
+
+	res, err := engine.Run(ctx, spec)
+	if err != nil {
+		return failed(true, "start engine: %v", err)
+	}
+	out := runOutcome{engineCPU: res.UserCPU + res.SysCPU, engineWall: res.Duration}
+	code := res.ExitCode
+	out.exitCode = &code
+	switch {
+	case res.Canceled:
+		out.err = "stopped: " + context.Cause(ctx).Error()
+		return out
+	case res.TimedOut:
+		out.retryable = true
+		out.err = fmt.Sprintf("timed out after %s; the engine's process group was stopped", w.cfg.RunTimeout)
+		return out
+	}
+	var summary *results.Summary
+	if c := res.Completed; c != nil && (c.Scope == "" || c.Scope == "run") && len(c.Data) > 0 {
+		s, err := results.Parse(c.Data)
+		if err != nil {
+			ev.Emit("warning", "run.summary_invalid", "engine.run.completed data is not a JSON object; no results recorded", map[string]any{"error": err.Error()})
+		} else {
+			summary = &s
+		}
+	}
+	if res.ExitCode != 0 {
+		out.retryable = true
+		out.err = engineError(res, summary)
+		return out
+	}
+	out.succeeded = true
+	if opts.ValidateOnly {
+		return out
+	}
+	out.summary = summary
+	out.outputPath = w.outputPath(rp, summary, ev)
+	return out
+}
+
+// engineError is a readable reason for a failed engine: its own error when
+// it reported one, else the last lines it printed on stderr.
+func engineError(res engine.Result, s *results.Summary) string {
+	head := fmt.Sprintf("engine exited with code %d", res.ExitCode)
+	if res.Signal != "" {
+		head = "engine was killed by " + res.Signal
+	}
+	if s != nil && s.Error != "" {
+		return head + ": " + s.Error
+	}
+	if len(res.Tail) > 0 {
+		tail := strings.Join(res.Tail, "\n")
+		if len(tail) > 2000 {
+			tail = "…" + tail[len(tail)-2000:]
+		}
+		return head + ": " + tail
+	}
+	return head
+}
+
+// outputPath is outputs.normalized.path relative to the run folder when it
+// lies inside it, else the first file under output/.
+func (w *Worker) outputPath(rp paths.RunPaths, s *results.Summary, ev *eventlog.Log) string {
+	if s != nil && s.NormalizedPath != "" {
+		rel, err := paths.SafeJoinInside(rp.Dir, s.NormalizedPath)
+		if err == nil {
+			return rel
+		}
+		ev.Emit("warning", "run.output_path_rejected", "outputs.normalized.path is not inside the run folder; ignored", map[string]any{"path": s.NormalizedPath, "error": err.Error()})
+	}
+	var files []string
+	_ = filepath.WalkDir(rp.Output, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			files = append(files, p)
+		}
+		return nil
+	})
+	sort.Strings(files)
+	if len(files) == 0 {
+		return ""
+	}
+	rel, err := filepath.Rel(rp.Dir, files[0])
+	if err != nil {
+		return ""
+	}
+	return filepath.ToSlash(rel)
+}
+
+// finishRun writes the attempt's outcome, fenced on the claim, retrying
+// while the database is unreachable, and records run.complete/run.retry.
+func (w *Worker) finishRun(ctx context.Context, run claimedRun, out runOutcome, ev *eventlog.Log, log *slog.Logger, wall time.Duration) {
+	cause := context.Cause(ctx)
+	if errors.Is(cause, errLeaseLost) {
+		w.metrics.RunsFinished.WithLabelValues("lost").Inc()
+		ev.Emit("warning", "run.lost", "claim lost; this worker stopped the engine and wrote nothing", nil)
+		log.Warn("run abandoned: claim lost")
+		return
+	}
+	// The job's own context may be cancelled (shutdown); the ack must still
+	// go out, so it gets a context of its own.
+	actx := context.WithoutCancel(ctx)
+	if errors.Is(cause, errShutdown) || out.release {
+		n, err := w.ack(actx, func(q *db.Queries) (int64, error) {
+			if out.requeueEnv {
+				if _, err := q.RequeueEnvironment(actx, db.RequeueEnvironmentParams{ErrorMessage: nullStr(out.err), Now: nowParam, ID: run.env.ID}); err != nil {
+					return 0, err
+				}
+			}
+			return q.ReleaseRun(actx, db.ReleaseRunParams{Now: nowParam, ID: run.ID, WorkerID: nsv(w.cfg.WorkerID)})
+		})
+		w.afterAck(n, err, "released", log)
+		reason := "worker shutting down"
+		if out.release {
+			reason = out.err
+		}
+		ev.Emit("info", "run.released", "run released without spending its attempt", map[string]any{"reason": reason})
+		log.Info("run released without spending its attempt", slog.String("reason", reason))
+		return
+	}
+
+	var exit sql.NullInt64
+	if out.exitCode != nil {
+		exit = sql.NullInt64{Int64: int64(*out.exitCode), Valid: true}
+	}
+	execMs := map[string]any{"wall_ms": wall.Milliseconds(), "engine_wall_ms": out.engineWall.Milliseconds(), "engine_cpu_ms": out.engineCPU.Milliseconds()}
+
+	if out.succeeded {
+		n, err := w.ack(actx, func(q *db.Queries) (int64, error) {
+			n, err := q.CompleteRun(actx, db.CompleteRunParams{Now: nowParam, ExitCode: exit, OutputPath: nullStr(out.outputPath), ID: run.ID, WorkerID: nsv(w.cfg.WorkerID)})
+			if err != nil || n == 0 {
+				return n, err
+			}
+			return n, writeResults(actx, q, run.ID, out.summary)
+		})
+		if w.afterAck(n, err, "succeeded", log) {
+			w.metrics.RunDuration.WithLabelValues("succeeded").Observe(wall.Seconds())
+			ev.Emit("info", "run.complete", "run succeeded", map[string]any{
+				"status": "succeeded", "exit_code": out.exitCode, "output_path": out.outputPath, "execution": execMs, "error": nil,
+			})
+			log.Info("run succeeded", slog.Duration("wall", wall), slog.String("output_path", out.outputPath))
+		}
+		return
+	}
+
+	var row db.FailRunRow
+	n, err := w.ack(actx, func(q *db.Queries) (int64, error) {
+		r, err := q.FailRun(actx, db.FailRunParams{
+			Retryable: out.retryable, Now: nowParam,
+			BackoffMaxSeconds: w.cfg.BackoffMax.Seconds(), BackoffBaseSeconds: w.cfg.BackoffBase.Seconds(),
+			ExitCode: exit, ErrorMessage: nullStr(out.err), ID: run.ID, WorkerID: nsv(w.cfg.WorkerID),
+		})
+		if errors.Is(err, sql.ErrNoRows) {
+			return 0, nil
+		}
+		row = r
+		return 1, err
+	})
+	outcome := "failed"
+	if row.Status == "queued" {
+		outcome = "retried"
+	}
+	if !w.afterAck(n, err, outcome, log) {
+		return
+	}
+	w.metrics.RunDuration.WithLabelValues(outcome).Observe(wall.Seconds())
+	if outcome == "retried" {
+		ev.Emit("warning", "run.retry", "run failed; it will be retried", map[string]any{
+			"attempt": row.AttemptCount, "max_attempts": row.MaxAttempts, "available_at": row.AvailableAt.String(),
+			"exit_code": out.exitCode, "error": out.err,
+		})
+		log.Warn("run failed; retrying later", slog.String("error", out.err), slog.String("available_at", row.AvailableAt.String()))
+		return
+	}
+	ev.Emit("error", "run.complete", "run failed", map[string]any{
+		"status": "failed", "exit_code": out.exitCode, "error": out.err, "execution": execMs, "output_path": nil,
+	})
+	log.Error("run failed", slog.String("error", out.err), slog.Int64("attempts", row.AttemptCount))
+}
+
+// ack writes one fenced transaction, retrying with backoff while the
+// database is unreachable (the job's subprocess is already done, so waiting
+// costs only the slot). It gives up only on a hard stop; the lease then
+// expires and another worker runs the attempt again (at least once). A
+// transaction whose fenced statement changed no row is rolled back.
+func (w *Worker) ack(ctx context.Context, fn func(q *db.Queries) (int64, error)) (int64, error) {
+	delay := 250 * time.Millisecond
+	for {
+		var n int64
+		err := w.st.Write(ctx, func(q *db.Queries) error {
+			var err error
+			n, err = fn(q)
+			if err == nil && n == 0 {
+				return errFenced
+			}
+			return err
+		})
+		if errors.Is(err, errFenced) {
+			return 0, nil
+		}
+		if err == nil {
+			return n, nil
+		}
+		w.log.Warn("writing a job's outcome failed; retrying", slog.String("error", err.Error()), slog.Duration("in", delay))
+		select {
+		case <-w.hardStop:
+			return 0, err
+		case <-time.After(jitter(delay)):
+		}
+		delay = min(delay*2, 10*time.Second)
+	}
+}
+
+var errFenced = errors.New("fenced write changed no row")
+
+// afterAck counts the outcome and reports whether the write took effect.
+func (w *Worker) afterAck(n int64, err error, outcome string, log *slog.Logger) bool {
+	switch {
+	case err != nil:
+		log.Error("could not record the run's outcome; its lease will expire and it will run again", slog.String("error", err.Error()))
+		return false
+	case n == 0:
+		w.metrics.LostClaims.WithLabelValues("run").Inc()
+		w.metrics.RunsFinished.WithLabelValues("lost").Inc()
+		log.Warn("claim lost before the outcome was written; nothing recorded", slog.String("outcome", outcome))
+		return false
+	}
+	w.metrics.RunsFinished.WithLabelValues(outcome).Inc()
+	return true
+}
+
+// columnChunk bounds the rows of one results insert, keeping each statement
+// under SQL Server's lock-escalation threshold.
+const columnChunk = 1000
+
+// writeResults replaces the run's metrics, fields and table columns.
+func writeResults(ctx context.Context, q *db.Queries, runID string, s *results.Summary) error {
+	if err := q.DeleteRunMetrics(ctx, runID); err != nil {
+		return fmt.Errorf("delete run_metrics: %w", err)
+	}
+	if err := q.DeleteRunFields(ctx, runID); err != nil {
+		return fmt.Errorf("delete run_fields: %w", err)
+	}
+	if err := q.DeleteRunTableColumns(ctx, runID); err != nil {
+		return fmt.Errorf("delete run_table_columns: %w", err)
+	}
+	if s == nil {
+		return nil
+	}
+	if s.Metrics != nil {
+		if err := q.InsertRunMetrics(ctx, metricsParams(runID, s.Metrics)); err != nil {
+			return fmt.Errorf("insert run_metrics: %w", err)
+		}
+	}
+	if len(s.Fields) > 0 {
+		rows := make([]fieldJSON, len(s.Fields))
+		for i, f := range s.Fields {
+			rows[i] = fieldJSON{f.Field, f.Label, f.Detected, f.BestMappingScore, f.OccurrencesTables, f.OccurrencesColumns}
+		}
+		b, err := json.Marshal(rows)
+		if err != nil {
+			return err
+		}
+		if err := q.InsertRunFields(ctx, db.InsertRunFieldsParams{RunID: runID, Fields: string(b)}); err != nil {
+			return fmt.Errorf("insert run_fields: %w", err)
+		}
+	}
+	for start := 0; start < len(s.Columns); start += columnChunk {
+		chunk := s.Columns[start:min(start+columnChunk, len(s.Columns))]
+		rows := make([]columnJSON, len(chunk))
+		for i, c := range chunk {
+			rows[i] = columnJSON{c.WorkbookIndex, c.WorkbookName, c.SheetIndex, c.SheetName, c.TableIndex, c.ColumnIndex,
+				c.HeaderRaw, c.HeaderNormalized, c.NonEmptyCells, c.MappingStatus, c.MappedField, c.MappingScore,
+				c.MappingMethod, c.UnmappedReason}
+		}
+		b, err := json.Marshal(rows)
+		if err != nil {
+			return err
+		}
+		if err := q.InsertRunTableColumns(ctx, db.InsertRunTableColumnsParams{RunID: runID, Columns: string(b)}); err != nil {
+			return fmt.Errorf("insert run_table_columns: %w", err)
+		}
+	}
+	return nil
+}
+
+// fieldJSON and columnJSON are one row of the JSON array the insert
+// statements unpack (json_each on SQLite, OPENJSON on SQL Server); the keys
+// are the column names.
+type fieldJSON struct {
+	Field              string   `json:"field"`
+	Label              *string  `json:"label"`
+	Detected           bool     `json:"detected"`
+	BestMappingScore   *float64 `json:"best_mapping_score"`
+	OccurrencesTables  int64    `json:"occurrences_tables"`
+	OccurrencesColumns int64    `json:"occurrences_columns"`
+}
+
+type columnJSON struct {
+	WorkbookIndex    int64    `json:"workbook_index"`
+	WorkbookName     *string  `json:"workbook_name"`
+	SheetIndex       int64    `json:"sheet_index"`
+	SheetName        *string  `json:"sheet_name"`
+	TableIndex       int64    `json:"table_index"`
+	ColumnIndex      int64    `json:"column_index"`
+	HeaderRaw        *string  `json:"header_raw"`
+	HeaderNormalized *string  `json:"header_normalized"`
+	NonEmptyCells    int64    `json:"non_empty_cells"`
+	MappingStatus    string   `json:"mapping_status"`
+	MappedField      *string  `json:"mapped_field"`
+	MappingScore     *float64 `json:"mapping_score"`
+	MappingMethod    *string  `json:"mapping_method"`
+	UnmappedReason   *string  `json:"unmapped_reason"`
+}
+
+func metricsParams(runID string, m *results.Metrics) db.InsertRunMetricsParams {
+	return db.InsertRunMetricsParams{
+		RunID:                     runID,
+		EvaluationOutcome:         str(m.EvaluationOutcome),
+		EvaluationFindingsTotal:   i64(m.EvaluationFindingsTotal),
+		EvaluationFindingsInfo:    i64(m.EvaluationFindingsInfo),
+		EvaluationFindingsWarning: i64(m.EvaluationFindingsWarning),
+		EvaluationFindingsError:   i64(m.EvaluationFindingsError),
+		ValidationIssuesTotal:     i64(m.ValidationIssuesTotal),
+		ValidationIssuesInfo:      i64(m.ValidationIssuesInfo),
+		ValidationIssuesWarning:   i64(m.ValidationIssuesWarning),
+		ValidationIssuesError:     i64(m.ValidationIssuesError),
+		ValidationMaxSeverity:     str(m.ValidationMaxSeverity),
+		WorkbookCount:             i64(m.WorkbookCount),
+		SheetCount:                i64(m.SheetCount),
+		TableCount:                i64(m.TableCount),
+		RowCountTotal:             i64(m.RowCountTotal),
+		RowCountEmpty:             i64(m.RowCountEmpty),
+		ColumnCountTotal:          i64(m.ColumnCountTotal),
+		ColumnCountEmpty:          i64(m.ColumnCountEmpty),
+		ColumnCountMapped:         i64(m.ColumnCountMapped),
+		ColumnCountUnmapped:       i64(m.ColumnCountUnmapped),
+		FieldCountExpected:        i64(m.FieldCountExpected),
+		FieldCountDetected:        i64(m.FieldCountDetected),
+		FieldCountNotDetected:     i64(m.FieldCountNotDetected),
+		CellCountTotal:            i64(m.CellCountTotal),
+		CellCountNonEmpty:         i64(m.CellCountNonEmpty),
+	}
+}
+
+func str(p *string) sql.NullString {
+	if p == nil {
+		return sql.NullString{}
+	}
+	return sql.NullString{String: *p, Valid: true}
+}
+
+func i64(p *int64) sql.NullInt64 {
+	if p == nil {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: *p, Valid: true}
+}
+
+// copyFile stages src at dst (a copy, never a link: the engine must not be
+// able to change the stored document).
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	tmp := dst + ".part"
+	out, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		os.Remove(tmp)
+		return err
+	}
+	if err := out.Close(); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return os.Rename(tmp, dst)
+}

@@ -1,0 +1,187 @@
+// Package app is the worker: the loop that claims environments and runs from
+// the database, the jobs that build environments and run the engine, the
+// heartbeats that keep their leases, the sweeps that recover from crashed
+// workers, garbage collection, and graceful shutdown.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ade-dev/ade-worker/internal/config"
+	"github.com/ade-dev/ade-worker/internal/paths"
+	"github.com/ade-dev/ade-worker/internal/store"
+)
+
+// errShutdown is the cause of a job context cancelled because the worker is
+// stopping: the job releases its claim instead of failing it.
+var errShutdown = errors.New("worker is shutting down")
+
+// errLeaseLost is the cause of a job context cancelled because a heartbeat
+// found the claim gone: the job writes nothing more.
+var errLeaseLost = errors.New("claim lost")
+
+// Worker processes the queue of one database.
+type Worker struct {
+	cfg     config.Config
+	st      *store.Store
+	layout  paths.Layout
+	log     *slog.Logger
+	metrics *Metrics
+	// baseEnv is the environment subprocesses start from (secrets are
+	// stripped from it by engine.ChildEnv).
+	baseEnv []string
+	// engineSpec is ADE_ENGINE_PACKAGE_PATH; new environments get their own
+	// engine_spec from the runs that need them.
+	now func() time.Time
+
+	jobsCtx    context.Context
+	cancelJobs context.CancelCauseFunc
+	inflight   sync.WaitGroup
+	busy       atomic.Int64
+	finished   chan struct{}
+	wake       chan struct{}
+	hardStop   chan struct{}
+	hardOnce   sync.Once
+
+	lastLoop atomic.Int64 // unix nanos of the last loop iteration (healthz)
+	gcMu     sync.Mutex
+}
+
+// Options are what New needs beside the settings.
+type Options struct {
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+	// Metrics defaults to a fresh NewMetrics().
+	Metrics *Metrics
+	// Environ is the environment subprocesses start from; default os.Environ().
+	Environ []string
+}
+
+// New makes a worker over an open store. It creates the data folders.
+func New(cfg config.Config, st *store.Store, o Options) (*Worker, error) {
+	layout, err := paths.New(cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("data folder: %w", err)
+	}
+	for _, dir := range []string{layout.DataDir, filepath.Join(layout.DataDir, "workspaces"), filepath.Join(layout.DataDir, "venvs"), layout.PipCacheDir()} {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("create data folder: %w", err)
+		}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Metrics == nil {
+		o.Metrics = NewMetrics()
+	}
+	if o.Environ == nil {
+		o.Environ = os.Environ()
+	}
+	w := &Worker{
+		cfg:      cfg,
+		st:       st,
+		layout:   layout,
+		log:      o.Logger.With(slog.String("worker_id", cfg.WorkerID)),
+		metrics:  o.Metrics,
+		baseEnv:  o.Environ,
+		now:      time.Now,
+		finished: make(chan struct{}, 1),
+		wake:     make(chan struct{}, 1),
+		hardStop: make(chan struct{}),
+	}
+	w.jobsCtx, w.cancelJobs = context.WithCancelCause(context.Background())
+	w.metrics.Slots.Set(float64(cfg.Concurrency))
+	return w, nil
+}
+
+// Metrics returns the worker's series.
+func (w *Worker) Metrics() *Metrics { return w.metrics }
+
+// StopNow ends the grace period at once: in-flight jobs are stopped and
+// their claims released. Safe to call more than once (a second signal).
+func (w *Worker) StopNow() { w.hardOnce.Do(func() { close(w.hardStop) }) }
+
+// LastLoop is when the loop last went round (for /healthz).
+func (w *Worker) LastLoop() time.Time { return time.Unix(0, w.lastLoop.Load()) }
+
+// RunOptions shape one Run.
+type RunOptions struct {
+	// Drain returns once nothing is in flight and nothing queued could still
+	// be processed (retry backoffs are waited out).
+	Drain bool
+}
+
+// Run processes the queue until ctx is done (or, with Drain, the queue is
+// empty). When ctx is done it stops claiming, lets in-flight jobs finish
+// within ADE_WORKER_SHUTDOWN_GRACE_SECONDS (or until StopNow), then stops
+// their subprocesses and releases their claims, so another worker continues
+// at once instead of waiting out the lease. It returns nil on a clean stop.
+func (w *Worker) Run(ctx context.Context, o RunOptions) error {
+	w.log.Info("worker started", slog.Int("concurrency", w.cfg.Concurrency), slog.String("database", w.st.Redacted()),
+		slog.String("dialect", string(w.st.Dialect())), slog.String("data_dir", w.layout.DataDir))
+	var watchers sync.WaitGroup
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	if w.st.Dialect() == store.SQLite {
+		watchers.Add(1)
+		go func() { defer watchers.Done(); w.watchDataVersion(watchCtx) }()
+	}
+	if w.cfg.EnableGC {
+		watchers.Add(1)
+		go func() { defer watchers.Done(); w.gcLoop(watchCtx) }()
+	}
+	err := w.loop(ctx, o)
+	stopWatch()
+	w.shutdown()
+	watchers.Wait()
+	w.log.Info("worker stopped")
+	return err
+}
+
+// shutdown waits for in-flight jobs for the grace period, then cancels them
+// with errShutdown (they release their claims) and waits for them to end.
+func (w *Worker) shutdown() {
+	done := make(chan struct{})
+	go func() { w.inflight.Wait(); close(done) }()
+	if w.busy.Load() > 0 {
+		w.log.Info("stopping: waiting for in-flight jobs", slog.Int64("jobs", w.busy.Load()), slog.Duration("grace", w.cfg.ShutdownGrace))
+	}
+	select {
+	case <-done:
+		return
+	case <-time.After(w.cfg.ShutdownGrace):
+		w.log.Warn("grace period over: stopping in-flight jobs and releasing their claims", slog.Int64("jobs", w.busy.Load()))
+	case <-w.hardStop:
+		w.log.Warn("stopping now: stopping in-flight jobs and releasing their claims", slog.Int64("jobs", w.busy.Load()))
+	}
+	w.cancelJobs(errShutdown)
+	<-done
+}
+
+// startJob runs fn in a slot with a context that outlives the loop's (a
+// stopping loop does not stop jobs; shutdown does).
+func (w *Worker) startJob(fn func(ctx context.Context)) {
+	w.inflight.Add(1)
+	w.metrics.SlotsInUse.Set(float64(w.busy.Add(1)))
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				w.log.Error("job panicked; the worker keeps running", slog.Any("panic", p))
+			}
+			w.metrics.SlotsInUse.Set(float64(w.busy.Add(-1)))
+			w.inflight.Done()
+			select {
+			case w.finished <- struct{}{}:
+			default:
+			}
+		}()
+		fn(w.jobsCtx)
+	}()
+}
