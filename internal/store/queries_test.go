@@ -460,17 +460,17 @@ type fieldRow struct {
 }
 
 type columnRow struct {
-	WorkbookIndex  int64   `json:"workbook_index"`
-	WorkbookName   *string `json:"workbook_name"`
-	SheetIndex     int64   `json:"sheet_index"`
-	SheetName      *string `json:"sheet_name"`
-	TableIndex     int64   `json:"table_index"`
-	ColumnIndex    int64   `json:"column_index"`
-	HeaderRaw      *string `json:"header_raw"`
-	NonEmptyCells  int64   `json:"non_empty_cells"`
-	MappingStatus  string  `json:"mapping_status"`
-	MappedField    *string `json:"mapped_field"`
-	MappingScore   *float64 `json:"mapping_score"`
+	WorkbookIndex int64    `json:"workbook_index"`
+	WorkbookName  *string  `json:"workbook_name"`
+	SheetIndex    int64    `json:"sheet_index"`
+	SheetName     *string  `json:"sheet_name"`
+	TableIndex    int64    `json:"table_index"`
+	ColumnIndex   int64    `json:"column_index"`
+	HeaderRaw     *string  `json:"header_raw"`
+	NonEmptyCells int64    `json:"non_empty_cells"`
+	MappingStatus string   `json:"mapping_status"`
+	MappedField   *string  `json:"mapped_field"`
+	MappingScore  *float64 `json:"mapping_score"`
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -9,10 +9,10 @@ import (
 
 func TestParseURLForms(t *testing.T) {
 	cases := []struct {
-		name, raw   string
-		dialect     Dialect
-		sqlitePath  string
-		mssql       string // expected sqlserver:// URL
+		name, raw  string
+		dialect    Dialect
+		sqlitePath string
+		mssql      string // expected sqlserver:// URL
 	}{
 		{"default", "", SQLite, filepath.Join("/data", "db", "ade.sqlite"), ""},
 		{"relative", "sqlite:///./data/db/ade.sqlite", SQLite, "./data/db/ade.sqlite", ""},
@@ -96,7 +96,7 @@ func TestParseURLErrorsNeverLeakPasswords(t *testing.T) {
 
 func TestMaskURL(t *testing.T) {
 	cases := map[string]string{
-		"mssql+pyodbc://ade:s3cr@t@h/db":             "mssql+pyodbc://ade:***@h/db",
+		"mssql+pyodbc://ade:s3cr@t@h/db":              "mssql+pyodbc://ade:***@h/db",
 		"sqlserver://u:p@h?database=d":                "sqlserver://u:***@h?database=d",
 		"Server=h;Database=d;Uid=u;Pwd=secret;X=1":    "Server=h;Database=d;Uid=u;Pwd=***;X=1",
 		"odbc_connect=SERVER%3Dh%3BPWD%3Dsecret&x=1":  "odbc_connect=SERVER%3Dh%3BPWD%3D***&x=1",
