@@ -3,6 +3,7 @@ package config
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -467,6 +468,11 @@ func TestLogValueMasksSecrets(t *testing.T) {
 	for _, want := range []string{`"ADE_DATABASE_URL":"mssql+pyodbc://sa:***@db/ade"`, `"ADE_WORKER_LOG_LEVEL":"WARNING"`, `"ADE_WORKER_LEASE_SECONDS":"15m0s"`, `"ADE_WORKER_ENABLE_GC":true`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("log misses %s: %s", want, out)
+		}
+	}
+	for _, printed := range []string{fmt.Sprint(cfg), fmt.Sprintf("%+v", cfg), fmt.Sprintf("%#v", cfg)} {
+		if strings.Contains(printed, "hunter2") || !strings.Contains(printed, `ADE_DATABASE_URL="mssql+pyodbc://sa:***@db/ade"`) {
+			t.Errorf("fmt leaks or misses the URL: %s", printed)
 		}
 	}
 	if got := len(cfg.Redacted()); got != len(Documented()) {

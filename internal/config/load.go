@@ -27,8 +27,9 @@ const defaultEnvFile = ".env"
 // supplies values for variables environ does not set; environ always wins.
 // Values are trimmed, and an empty value counts as unset.
 //
-// Every problem is reported as a *Error naming the variable; the first one in
-// the order of the Config fields is returned.
+// A problem is reported as a *Error naming the variable; when there are
+// several, one is reported (the .env file first, then roughly in the order
+// of the Config fields), so fixing them is a short loop.
 func Load(environ []string) (Config, error) {
 	vars := make(map[string]string, len(environ))
 	for _, kv := range environ {

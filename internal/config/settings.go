@@ -3,6 +3,8 @@ package config
 import (
 	"log/slog"
 	"reflect"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -79,6 +81,24 @@ func (c Config) Redacted() []slog.Attr {
 	}
 	return attrs
 }
+
+// String prints the settings as KEY=value pairs with secrets masked, so a
+// Config printed with fmt by mistake leaks nothing either.
+func (c Config) String() string {
+	var b strings.Builder
+	for i, a := range c.Redacted() {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(a.Key)
+		b.WriteByte('=')
+		b.WriteString(strconv.Quote(a.Value.String()))
+	}
+	return b.String()
+}
+
+// GoString is String, for the %#v verb.
+func (c Config) GoString() string { return "config.Config{" + c.String() + "}" }
 
 func redactedValue(name string, value any) slog.Value {
 	switch x := value.(type) {

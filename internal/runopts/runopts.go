@@ -136,7 +136,29 @@ func Parse(runOptions, inputSheetNames string) (Options, error) {
 			return Options{}, err
 		}
 	}
+	// Keys read above report a NUL with their name; this catches the rest,
+	// such as an unknown key, so a NUL is refused wherever it hides.
+	if hasNUL(obj) {
+		return Options{}, &Error{Field: "run_options", Reason: "contains a NUL character"}
+	}
 	return opts, nil
+}
+
+// hasNUL reports whether any key or string inside v holds a NUL.
+func hasNUL(v any) bool {
+	switch x := v.(type) {
+	case string:
+		return strings.IndexByte(x, 0) >= 0
+	case []any:
+		return slices.ContainsFunc(x, hasNUL)
+	case map[string]any:
+		for k, item := range x {
+			if strings.IndexByte(k, 0) >= 0 || hasNUL(item) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // decodeObject decodes run_options, keeping numbers as json.Number so no
