@@ -99,8 +99,10 @@ type Result struct {
 	// UserCPU and SysCPU are the CPU time of the process itself and of the
 	// children it waited for.
 	UserCPU, SysCPU time.Duration
-	// Completed is the last engine.run.completed event printed, whatever its
-	// scope; nil when there was none.
+	// Completed is the last engine.run.completed event read, whatever its
+	// scope; nil when there was none. "Last" is in the order of one stream;
+	// stdout and stderr are read concurrently, so an engine prints its
+	// events on one of them.
 	Completed *eventlog.EngineEvent
 	// Tail holds the last plain (non-event) stderr lines, oldest first, for
 	// an error message a person can read.
@@ -183,11 +185,9 @@ func Run(ctx context.Context, s Spec) (Result, error) {
 	select {
 	case <-p.exited:
 	case <-ctx.Done():
-		res.Canceled = true
-		p.stop(s.KillGrace)
+		res.Canceled = p.stop(s.KillGrace)
 	case <-timeout:
-		res.TimedOut = true
-		p.stop(s.KillGrace)
+		res.TimedOut = p.stop(s.KillGrace)
 	}
 	// The process has exited but is not reaped yet, so its pid, which is
 	// also its group's id, cannot have been reused: signalling the group is
@@ -290,8 +290,15 @@ func waitExited(pid int) error {
 }
 
 // stop asks the process group to end, and kills it if the leader has not
-// exited after grace. It returns once the leader has exited.
-func (p *process) stop(grace time.Duration) {
+// exited after grace. It returns once the leader has exited, reporting
+// whether it did stop it: a process that exited in the same instant the
+// deadline came was not stopped.
+func (p *process) stop(grace time.Duration) bool {
+	select {
+	case <-p.exited:
+		return false
+	default:
+	}
 	p.signalGroup(syscall.SIGTERM)
 	t := time.NewTimer(grace)
 	defer t.Stop()
@@ -301,6 +308,7 @@ func (p *process) stop(grace time.Duration) {
 		p.signalGroup(syscall.SIGKILL)
 		<-p.exited
 	}
+	return true
 }
 
 // signalGroup signals every process in the child's group. It must not be

@@ -201,7 +201,8 @@ echo '{"event": "broken",}'
 echo '[1,2]'
 echo 'warning: something' >&2
 echo '{"event":"engine.run.completed","scope":"run","data":{"status":"first"}}'
-echo '{"event":"engine.run.completed","scope":"run","data":{"status":"last"}}' >&2
+echo '{"event":"engine.run.completed","scope":"run","data":{"status":"last"}}'
+echo '{"event":"engine.stderr.event","data":{}}' >&2
 printf 'no newline at end' >&2
 `)
 	s.Log = l
@@ -216,7 +217,7 @@ printf 'no newline at end' >&2
 	if strings.Join(res.Tail, "|") != "warning: something|no newline at end" {
 		t.Errorf("Tail = %q", res.Tail)
 	}
-	if len(seen) != 3 {
+	if len(seen) != 4 {
 		t.Errorf("OnEvent saw %q", seen)
 	}
 	recs := readLog(t, l, path)
@@ -231,7 +232,7 @@ printf 'no newline at end' >&2
 	if got := events["run.stderr"]; len(got) != 2 {
 		t.Errorf("plain stderr lines = %q", got)
 	}
-	if len(events["engine.start"]) != 1 || len(events["engine.run.completed"]) != 2 {
+	if len(events["engine.start"]) != 1 || len(events["engine.run.completed"]) != 2 || len(events["engine.stderr.event"]) != 1 {
 		t.Errorf("engine events = %v", events)
 	}
 }

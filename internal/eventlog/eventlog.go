@@ -27,11 +27,9 @@ import (
 // variable so tests need not wait a second.
 var flushDelay = time.Second
 
-const (
-	// bufferSize is the write buffer: large enough that a busy engine costs
-	// few write syscalls, small enough to be nothing per run.
-	bufferSize = 64 << 10
-)
+// bufferSize is the write buffer: large enough that a busy engine costs few
+// write syscalls, small enough to be nothing per run.
+const bufferSize = 64 << 10
 
 // EngineEvent is an engine line recognised as an event: a JSON object with a
 // string "event" member.
