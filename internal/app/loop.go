@@ -10,6 +10,7 @@ import (
 
 	"github.com/ade-dev/ade-worker/gen/db"
 	"github.com/ade-dev/ade-worker/internal/dbtime"
+	"github.com/ade-dev/ade-worker/internal/store"
 )
 
 // ensureInterval is how often environment rows are ensured for queued runs.
@@ -72,7 +73,12 @@ func (w *Worker) loop(ctx context.Context, o RunOptions) error {
 		}
 
 		// Wait for a freed slot, a change in the database, or the poll timer.
+		// SQL Server has no cheap change signal, so its idle polls never come
+		// faster than ADE_WORKER_MSSQL_POLL_INTERVAL.
 		wait := jitter(idle)
+		if w.st.Dialect() == store.MSSQL {
+			wait = max(wait, w.cfg.MSSQLPollInterval)
+		}
 		if w.busy.Load() >= int64(w.cfg.Concurrency) {
 			wait = time.Until(nextSweep)
 			if until := time.Until(nextEnsure); until < wait {
