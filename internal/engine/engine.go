@@ -199,9 +199,11 @@ func Run(ctx context.Context, s Spec) (Result, error) {
 	// Everything in the group is dead, so the pipes close as soon as the
 	// readers reach their ends, unless a process left the group (setsid)
 	// while holding one: then the grace bounds the wait.
+	drainTimer := time.NewTimer(s.KillGrace)
+	defer drainTimer.Stop()
 	select {
 	case <-drained:
-	case <-time.After(s.KillGrace):
+	case <-drainTimer.C:
 		slog.Warn("subprocess output still open after exit; closing it",
 			slog.String("path", s.Path), slog.Int("pid", p.pid))
 		outR.Close()
@@ -241,13 +243,18 @@ type process struct {
 	exited   chan struct{} // closed when the child has exited (not reaped)
 	reapNow  chan struct{} // closed by Run to let the waiter reap
 	reaped   chan error
-	canKill  bool // exit was observed without reaping, so the group id is safe
+	// canKill is set when the exit was observed by waitid. Should that call
+	// fail, exited is closed without the child having exited, and its group
+	// is left alone rather than killed while possibly still working.
+	canKill bool
 }
 
 // startProcess starts cmd on a dedicated, locked OS thread that stays alive
 // until the child is reaped. Linux delivers the parent-death signal when the
-// thread that forked the child exits, not the process; the Go runtime may
-// retire an idle thread at any time, which would kill a healthy child.
+// thread that forked the child exits, not the process, and the Go runtime
+// ends a thread whenever a goroutine locked to it exits, which code anywhere
+// in the worker may do: forked from a shared thread, a healthy child could
+// be killed at any moment.
 func startProcess(cmd *exec.Cmd) *process {
 	p := &process{
 		cmd:     cmd,
@@ -317,8 +324,6 @@ func (p *process) signalGroup(sig syscall.Signal) {
 	select {
 	case <-p.exited:
 		if !p.canKill {
-			// The exit was not observed safely, so the leader may already
-			// be reaped and its pid reused: do not guess.
 			return
 		}
 	default:
