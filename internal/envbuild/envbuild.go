@@ -264,12 +264,12 @@ func (b *builder) build(ctx context.Context) (Info, error) {
 	}
 	var probe *eventlog.EngineEvent
 	for _, st := range b.steps() {
-		res, err := b.run(ctx, st)
+		ev, err := b.run(ctx, st)
 		if err != nil {
 			return Info{}, err
 		}
-		if res.probe != nil {
-			probe = res.probe
+		if ev != nil {
+			probe = ev
 		}
 	}
 	if probe == nil {
@@ -283,12 +283,9 @@ func (b *builder) build(ctx context.Context) (Info, error) {
 	return info, nil
 }
 
-type stepResult struct {
-	probe *eventlog.EngineEvent
-}
-
 // run runs one step and turns its failure into an error a person can act on.
-func (b *builder) run(ctx context.Context, st step) (stepResult, error) {
+// It returns the versions event printed by the last step, if any.
+func (b *builder) run(ctx context.Context, st step) (*eventlog.EngineEvent, error) {
 	log := b.spec.Log
 	shown := st.args
 	if st.shown != nil {
@@ -298,7 +295,7 @@ func (b *builder) run(ctx context.Context, st step) (stepResult, error) {
 		"step":    st.name,
 		"command": append([]string{st.path}, shown...),
 	})
-	var out stepResult
+	var probe *eventlog.EngineEvent
 	res, err := engine.Run(ctx, engine.Spec{
 		Path:  st.path,
 		Args:  st.args,
@@ -308,7 +305,7 @@ func (b *builder) run(ctx context.Context, st step) (stepResult, error) {
 		Scope: "environment",
 		OnEvent: func(ev *eventlog.EngineEvent) {
 			if ev.Name == probeEvent {
-				out.probe = ev
+				probe = ev
 			}
 		},
 	})
@@ -321,19 +318,19 @@ func (b *builder) run(ctx context.Context, st step) (stepResult, error) {
 			err = fmt.Errorf("%s: %w", st.name, cause)
 		}
 		log.Emit("error", "environment.step.complete", err.Error(), stepData(st, res))
-		return out, err
+		return nil, err
 	}
 	if err != nil {
 		log.Emit("error", "environment.step.complete", err.Error(), map[string]any{"step": st.name})
-		return out, fmt.Errorf("%s: %w", st.name, err)
+		return nil, fmt.Errorf("%s: %w", st.name, err)
 	}
 	if res.ExitCode != 0 {
 		err := fmt.Errorf("%s: %s", st.name, describeFailure(res))
 		log.Emit("error", "environment.step.complete", err.Error(), stepData(st, res))
-		return out, err
+		return nil, err
 	}
 	log.Emit("info", "environment.step.complete", st.name, stepData(st, res))
-	return out, nil
+	return probe, nil
 }
 
 func stepData(st step, res engine.Result) map[string]any {
