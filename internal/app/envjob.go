@@ -78,26 +78,28 @@ func (w *Worker) buildEnvironment(parent context.Context, env db.ClaimEnvironmen
 	}
 	actx := context.WithoutCancel(ctx)
 	if errors.Is(cause, errShutdown) {
-		n, err := w.ack(actx, func(q *db.Queries) (int64, error) {
+		n, err := w.ack(actx, log, func(q *db.Queries) (int64, error) {
 			return q.ReleaseEnvironment(actx, db.ReleaseEnvironmentParams{Now: nowParam, ID: env.ID, WorkerID: nsv(w.cfg.WorkerID)})
 		})
 		if err == nil && n > 0 {
 			w.metrics.EnvBuilds.WithLabelValues("released").Inc()
 			ev.Emit("info", "environment.released", "build released without spending its attempt (worker shutting down)", nil)
 			log.Info("environment build released (shutting down)")
+		} else {
+			w.lostEnvironment(n, err)
 		}
 		return
 	}
 
 	if buildErr == nil {
-		n, err := w.ack(actx, func(q *db.Queries) (int64, error) {
+		n, err := w.ack(actx, log, func(q *db.Queries) (int64, error) {
 			return q.MarkEnvironmentReady(actx, db.MarkEnvironmentReadyParams{
 				PythonVersion: nullStr(info.PythonVersion), PythonInterpreter: nullStr(info.Interpreter),
 				EngineVersion: nullStr(info.EngineVersion), Now: nowParam, ID: env.ID, WorkerID: nsv(w.cfg.WorkerID),
 			})
 		})
 		if err != nil || n == 0 {
-			w.metrics.EnvBuilds.WithLabelValues("lost").Inc()
+			w.lostEnvironment(n, err)
 			log.Warn("environment built but its claim was lost; not marked ready")
 			return
 		}
@@ -116,7 +118,7 @@ func (w *Worker) buildEnvironment(parent context.Context, env db.ClaimEnvironmen
 		maxAttempts = 0
 	}
 	var row db.FailEnvironmentBuildRow
-	n, err := w.ack(actx, func(q *db.Queries) (int64, error) {
+	n, err := w.ack(actx, log, func(q *db.Queries) (int64, error) {
 		r, err := q.FailEnvironmentBuild(actx, db.FailEnvironmentBuildParams{
 			MaxAttempts: maxAttempts, Now: nowParam, BackoffMaxSeconds: w.cfg.BackoffMax.Seconds(),
 			BackoffBaseSeconds: w.cfg.BackoffBase.Seconds(), ErrorMessage: nullStr(buildErr.Error()),
@@ -129,7 +131,8 @@ func (w *Worker) buildEnvironment(parent context.Context, env db.ClaimEnvironmen
 		return 1, nil
 	})
 	if err != nil || n == 0 {
-		w.metrics.EnvBuilds.WithLabelValues("lost").Inc()
+		w.lostEnvironment(n, err)
+		log.Warn("environment build failed but its claim was lost; nothing recorded", slog.String("error", buildErr.Error()))
 		return
 	}
 	if row.Status == "queued" {
@@ -148,6 +151,16 @@ func (w *Worker) buildEnvironment(parent context.Context, env db.ClaimEnvironmen
 	// Fail the runs waiting on it now rather than at the next sweep.
 	if err := w.failRunsOfFailedEnvironments(actx); err != nil {
 		log.Warn("failing the runs of a failed environment; the sweep will retry", slog.String("error", err.Error()))
+	}
+}
+
+// lostEnvironment counts a build whose outcome was not written: a fenced
+// write that changed no row is a lost claim; an error (a hard stop while
+// the database was down) leaves the lease to expire.
+func (w *Worker) lostEnvironment(n int64, err error) {
+	w.metrics.EnvBuilds.WithLabelValues("lost").Inc()
+	if err == nil && n == 0 {
+		w.metrics.LostClaims.WithLabelValues("environment").Inc()
 	}
 }
 

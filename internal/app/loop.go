@@ -137,10 +137,10 @@ func (w *Worker) fillSlots(ctx context.Context) (int, error) {
 		switch {
 		case c.env != nil:
 			env := *c.env
-			w.startJob(func(jctx context.Context) { w.buildEnvironment(jctx, env) })
+			w.startJob(w.log.With(slog.String("environment_id", env.ID)), func(jctx context.Context) { w.buildEnvironment(jctx, env) })
 		case c.run != nil:
 			run := *c.run
-			w.startJob(func(jctx context.Context) { w.processRun(jctx, run) })
+			w.startJob(w.log.With(slog.String("run_id", run.ID)), func(jctx context.Context) { w.processRun(jctx, run) })
 		default:
 			return claimed, nil
 		}
@@ -294,17 +294,25 @@ func (w *Worker) watchDataVersion(ctx context.Context) {
 	}
 }
 
-// sampleQueue records queue depth by status for /metrics.
+// sampleQueue records queue depth by status for /metrics. Every status of
+// the contract is always present, 0 when no row has it, so a dashboard
+// shows an emptied queue as 0 rather than as a vanished series.
 func (w *Worker) sampleQueue(ctx context.Context) {
 	q := w.st.Queries()
 	if rows, err := q.CountRunsByStatus(ctx); err == nil {
 		w.metrics.QueueDepth.DeletePartialMatch(map[string]string{"table": "runs"})
+		for _, s := range []string{"queued", "running", "succeeded", "failed"} {
+			w.metrics.QueueDepth.WithLabelValues("runs", s).Set(0)
+		}
 		for _, r := range rows {
 			w.metrics.QueueDepth.WithLabelValues("runs", r.Status).Set(float64(r.Count))
 		}
 	}
 	if rows, err := q.CountEnvironmentsByStatus(ctx); err == nil {
 		w.metrics.QueueDepth.DeletePartialMatch(map[string]string{"table": "environments"})
+		for _, s := range []string{"queued", "building", "ready", "failed"} {
+			w.metrics.QueueDepth.WithLabelValues("environments", s).Set(0)
+		}
 		for _, r := range rows {
 			w.metrics.QueueDepth.WithLabelValues("environments", r.Status).Set(float64(r.Count))
 		}

@@ -2,6 +2,7 @@ package app
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
 // Metrics are the worker's Prometheus series. They are always collected (the
@@ -88,6 +89,6 @@ func NewMetrics() *Metrics {
 	reg.MustRegister(m.RunsClaimed, m.RunsFinished, m.RunDuration, m.EnvBuilds, m.EnvBuildDuration,
 		m.LeaseExpiries, m.LostClaims, m.HeartbeatErrors, m.ClaimLatency, m.LoopErrors, m.QueueDepth,
 		m.SlotsInUse, m.Slots, m.LastLoopTimestamp,
-		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -262,7 +262,7 @@ func (w *Worker) finishRun(ctx context.Context, run claimedRun, out runOutcome, 
 	// go out, so it gets a context of its own.
 	actx := context.WithoutCancel(ctx)
 	if errors.Is(cause, errShutdown) || out.release {
-		n, err := w.ack(actx, func(q *db.Queries) (int64, error) {
+		n, err := w.ack(actx, log, func(q *db.Queries) (int64, error) {
 			if out.requeueEnv {
 				if _, err := q.RequeueEnvironment(actx, db.RequeueEnvironmentParams{ErrorMessage: nullStr(out.err), Now: nowParam, ID: run.env.ID}); err != nil {
 					return 0, err
@@ -287,7 +287,7 @@ func (w *Worker) finishRun(ctx context.Context, run claimedRun, out runOutcome, 
 	execMs := map[string]any{"wall_ms": wall.Milliseconds(), "engine_wall_ms": out.engineWall.Milliseconds(), "engine_cpu_ms": out.engineCPU.Milliseconds()}
 
 	if out.succeeded {
-		n, err := w.ack(actx, func(q *db.Queries) (int64, error) {
+		n, err := w.ack(actx, log, func(q *db.Queries) (int64, error) {
 			n, err := q.CompleteRun(actx, db.CompleteRunParams{Now: nowParam, ExitCode: exit, OutputPath: nullStr(out.outputPath), ID: run.ID, WorkerID: nsv(w.cfg.WorkerID)})
 			if err != nil || n == 0 {
 				return n, err
@@ -305,7 +305,7 @@ func (w *Worker) finishRun(ctx context.Context, run claimedRun, out runOutcome, 
 	}
 
 	var row db.FailRunRow
-	n, err := w.ack(actx, func(q *db.Queries) (int64, error) {
+	n, err := w.ack(actx, log, func(q *db.Queries) (int64, error) {
 		r, err := q.FailRun(actx, db.FailRunParams{
 			Retryable: out.retryable, Now: nowParam,
 			BackoffMaxSeconds: w.cfg.BackoffMax.Seconds(), BackoffBaseSeconds: w.cfg.BackoffBase.Seconds(),
@@ -343,8 +343,9 @@ func (w *Worker) finishRun(ctx context.Context, run claimedRun, out runOutcome, 
 // database is unreachable (the job's subprocess is already done, so waiting
 // costs only the slot). It gives up only on a hard stop; the lease then
 // expires and another worker runs the attempt again (at least once). A
-// transaction whose fenced statement changed no row is rolled back.
-func (w *Worker) ack(ctx context.Context, fn func(q *db.Queries) (int64, error)) (int64, error) {
+// transaction whose fenced statement changed no row is rolled back. log is
+// the job's, so a retry names the run or environment it is for.
+func (w *Worker) ack(ctx context.Context, log *slog.Logger, fn func(q *db.Queries) (int64, error)) (int64, error) {
 	delay := 250 * time.Millisecond
 	for {
 		var n int64
@@ -362,7 +363,7 @@ func (w *Worker) ack(ctx context.Context, fn func(q *db.Queries) (int64, error))
 		if err == nil {
 			return n, nil
 		}
-		w.log.Warn("writing a job's outcome failed; retrying", slog.String("error", err.Error()), slog.Duration("in", delay))
+		log.Warn("writing a job's outcome failed; retrying", slog.String("error", err.Error()), slog.Duration("in", delay))
 		select {
 		case <-w.hardStop:
 			return 0, err

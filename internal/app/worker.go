@@ -166,14 +166,14 @@ func (w *Worker) shutdown() {
 }
 
 // startJob runs fn in a slot with a context that outlives the loop's (a
-// stopping loop does not stop jobs; shutdown does).
-func (w *Worker) startJob(fn func(ctx context.Context)) {
+// stopping loop does not stop jobs; shutdown does). log names the job.
+func (w *Worker) startJob(log *slog.Logger, fn func(ctx context.Context)) {
 	w.inflight.Add(1)
 	w.metrics.SlotsInUse.Set(float64(w.busy.Add(1)))
 	go func() {
 		defer func() {
 			if p := recover(); p != nil {
-				w.log.Error("job panicked; the worker keeps running", slog.Any("panic", p))
+				log.Error("job panicked; the worker keeps running", slog.Any("panic", p))
 			}
 			w.metrics.SlotsInUse.Set(float64(w.busy.Add(-1)))
 			w.inflight.Done()

@@ -1,0 +1,39 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"path/filepath"
+)
+
+// Probe is the readiness check: the database answers a real query and its
+// schema is exactly current.
+//
+// On SQLite the check runs on a connection opened for it. A pooled
+// connection keeps the file it opened even after that file is moved,
+// deleted or replaced, and would go on answering from a file no other
+// process sees; a fresh one reads what is at the path now. It opens the
+// path read-only, so a missing file is reported instead of being created
+// empty. On SQL Server the pool's connections are checked as they are:
+// there a dead server fails them.
+func (s *Store) Probe(ctx context.Context) error {
+	if s.dialect != SQLite || s.target.SQLitePath == ":memory:" {
+		if err := s.Ping(ctx); err != nil {
+			return err
+		}
+		return s.CheckSchema(ctx)
+	}
+	path, err := filepath.Abs(s.target.SQLitePath)
+	if err != nil {
+		return err
+	}
+	sqldb, err := sql.Open("sqlite", fmt.Sprintf("file:%s?mode=ro&_pragma=busy_timeout(5000)", path))
+	if err != nil {
+		return fmt.Errorf("open database %s: %w", s.target.Redacted, err)
+	}
+	defer sqldb.Close()
+	sqldb.SetMaxOpenConns(1)
+	fresh := &Store{db: sqldb, dialect: s.dialect, target: s.target}
+	return fresh.CheckSchema(ctx)
+}
