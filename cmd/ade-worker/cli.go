@@ -34,55 +34,101 @@ const (
 var version = ""
 
 type command struct {
-	name, usage, summary string
-	run                  func(env *cliEnv, args []string) int
+	name    string
+	usage   string // the synopsis after "ade-worker "
+	summary string // one line for the command list
+	detail  string // more for the command's own --help, optional
+	run     func(env *cliEnv, args []string) int
 }
 
 // cliEnv is what every subcommand gets.
 type cliEnv struct {
 	environ        []string
 	stdout, stderr io.Writer
+	// process is set when Main runs as the process (not in a test): then
+	// the worker's logger also becomes slog's default, so the few lines
+	// logged by packages without a logger of their own share its format.
+	process bool
 }
 
 var commands []command
 
 func init() {
 	commands = []command{
-		{"run", "run [--drain]", "process the queue (the default command)", cmdRun},
-		{"migrate", "migrate up|down|status", "apply, roll back or show the schema migrations", cmdMigrate},
-		{"gc", "gc [--dry-run]", "one garbage collection pass", cmdGC},
-		{"enqueue", "enqueue --workspace ID --config-dir DIR --input FILE [--options JSON] [--max-attempts N]", "queue a run as the ADE API would", cmdEnqueue},
-		{"status", "status [--json]", "runs and environments by status, oldest queued run, running leases", cmdStatus},
-		{"demo", "demo", "process the bundled examples on a fresh SQLite database and print a table", cmdDemo},
-		{"bench", "bench [--runs N] [--concurrency C] [--noop]", "measure throughput and latency against the engine-bound ideal", cmdBench},
-		{"version", "version", "print the version", cmdVersion},
+		{name: "run", usage: "run [--drain]", summary: "process the queue (the default command)", run: cmdRun,
+			detail: "Claims environment builds and runs from ADE_DATABASE_URL until SIGTERM or SIGINT; a first signal\n" +
+				"lets in-flight jobs finish within ADE_WORKER_SHUTDOWN_GRACE_SECONDS, a second stops them now.\n" +
+				"With ADE_WORKER_HTTP_ADDR set it serves /metrics, /healthz and /readyz.\n" +
+				"It refuses a database whose schema is not current: run 'ade-worker migrate up' first,\n" +
+				"or set ADE_WORKER_AUTO_CREATE_SCHEMA=1."},
+		{name: "migrate", usage: "migrate up|down|status", summary: "apply, roll back or show the schema migrations", run: cmdMigrate,
+			detail: "  up      apply every pending migration (a no-op when the schema is current;\n" +
+				"          refused when the database is ahead of this binary)\n" +
+				"  down    roll back the newest applied migration\n" +
+				"  status  print the applied and the latest version and what is pending"},
+		{name: "gc", usage: "gc [--dry-run] [--json]", summary: "one garbage collection pass", run: cmdGC,
+			detail: "Deletes cold environments of inactive configurations and the folders of runs finished longer\n" +
+				"ago than ADE_WORKER_RUN_ARTIFACT_TTL_DAYS, by the same rules as the worker's own passes."},
+		{name: "enqueue", usage: "enqueue --workspace ID --config-dir DIR --input FILE [--options JSON] [--max-attempts N]", summary: "queue a run as the ADE API would", run: cmdEnqueue,
+			detail: "Copies the configuration package and the document under ADE_WORKER_DATA_DIR where the API stores\n" +
+				"them, inserts the configuration, document and run rows, and prints the new run's id."},
+		{name: "status", usage: "status [--json]", summary: "runs and environments by status, oldest queued run, running leases", run: cmdStatus},
+		{name: "demo", usage: "demo [--examples DIR]", summary: "process the bundled examples on a fresh SQLite database and print a table", run: cmdDemo},
+		{name: "bench", usage: "bench [--runs N] [--concurrency C] [--noop]", summary: "measure throughput and latency against the engine-bound ideal", run: cmdBench},
+		{name: "version", usage: "version", summary: "print the version", run: cmdVersion},
 	}
 }
 
-// Main runs one invocation and returns its exit code.
+// Main runs one invocation and returns its exit code. With no command it
+// runs the worker; flags before any command are run's.
 func Main(args []string, environ []string, stdout, stderr io.Writer) int {
-	env := &cliEnv{environ: environ, stdout: stdout, stderr: stderr}
-	name := "run"
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		name, args = args[0], args[1:]
+	return dispatch(&cliEnv{environ: environ, stdout: stdout, stderr: stderr}, args)
+}
+
+func dispatch(env *cliEnv, args []string) int {
+	if len(args) == 0 {
+		return cmdRun(env, nil)
 	}
-	if name == "help" || (len(args) > 0 && name == "run" && (args[0] == "-h" || args[0] == "--help") && false) {
-		usage(stdout)
+	name := args[0]
+	switch {
+	case isHelp(name):
+		usage(env.stdout)
 		return exitOK
+	case name == "help":
+		// "help <command>" is "<command> --help".
+		if len(args) > 1 {
+			if c := lookup(args[1]); c != nil {
+				return c.run(env, []string{"--help"})
+			}
+			return unknown(env, args[1])
+		}
+		usage(env.stdout)
+		return exitOK
+	case strings.HasPrefix(name, "-"):
+		return cmdRun(env, args)
 	}
-	for _, c := range commands {
-		if c.name == name {
-			return c.run(env, args)
+	if c := lookup(name); c != nil {
+		return c.run(env, args[1:])
+	}
+	return unknown(env, name)
+}
+
+func lookup(name string) *command {
+	for i := range commands {
+		if commands[i].name == name {
+			return &commands[i]
 		}
 	}
-	if name == "-h" || name == "--help" {
-		usage(stdout)
-		return exitOK
-	}
-	fmt.Fprintf(stderr, "ade-worker: unknown command %q\n\n", name)
-	usage(stderr)
+	return nil
+}
+
+func unknown(env *cliEnv, name string) int {
+	fmt.Fprintf(env.stderr, "ade-worker: unknown command %q\n\n", name)
+	usage(env.stderr)
 	return exitUsage
 }
+
+func isHelp(arg string) bool { return arg == "-h" || arg == "--help" || arg == "-help" }
 
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "Usage: ade-worker <command> [flags]")
@@ -102,17 +148,20 @@ func usage(w io.Writer) {
 func (env *cliEnv) flags(c string) *flag.FlagSet {
 	fs := flag.NewFlagSet(c, flag.ContinueOnError)
 	fs.SetOutput(env.stderr)
-	for _, cmd := range commands {
-		if cmd.name == c {
-			fs.Usage = func() {
-				fmt.Fprintf(fs.Output(), "Usage: ade-worker %s\n\n%s.\n", cmd.usage, strings.ToUpper(cmd.summary[:1])+cmd.summary[1:])
-				var any bool
-				fs.VisitAll(func(*flag.Flag) { any = true })
-				if any {
-					fmt.Fprintln(fs.Output(), "\nFlags:")
-					fs.PrintDefaults()
-				}
+	if cmd := lookup(c); cmd != nil {
+		fs.Usage = func() {
+			w := fs.Output()
+			fmt.Fprintf(w, "Usage: ade-worker %s\n\n%s.\n", cmd.usage, strings.ToUpper(cmd.summary[:1])+cmd.summary[1:])
+			if cmd.detail != "" {
+				fmt.Fprintf(w, "\n%s\n", cmd.detail)
 			}
+			var hasFlags bool
+			fs.VisitAll(func(*flag.Flag) { hasFlags = true })
+			if hasFlags {
+				fmt.Fprintln(w, "\nFlags:")
+				fs.PrintDefaults()
+			}
+			fmt.Fprintln(w, "\nSettings come from ADE_* environment variables (and ./.env); see README.md.")
 		}
 	}
 	return fs
@@ -122,13 +171,30 @@ func (env *cliEnv) flags(c string) *flag.FlagSet {
 func (env *cliEnv) parse(fs *flag.FlagSet, args []string) (code int, ok bool) {
 	fs.SetOutput(env.stdout)
 	for _, a := range args {
-		if a == "-h" || a == "--help" || a == "-help" {
+		if a == "--" {
+			break
+		}
+		if isHelp(a) {
 			fs.Usage()
 			return exitOK, false
 		}
 	}
 	fs.SetOutput(env.stderr)
 	if err := fs.Parse(args); err != nil {
+		return exitUsage, false
+	}
+	return 0, true
+}
+
+// parseNoArgs is parse for a command that takes flags only: a stray word
+// (a typo of a flag, a second command) is a usage error, not ignored.
+func (env *cliEnv) parseNoArgs(fs *flag.FlagSet, args []string) (code int, ok bool) {
+	if code, ok := env.parse(fs, args); !ok {
+		return code, false
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(env.stderr, "ade-worker %s: unexpected argument %q\n\n", fs.Name(), fs.Arg(0))
+		fs.Usage()
 		return exitUsage, false
 	}
 	return 0, true
@@ -142,7 +208,11 @@ func (env *cliEnv) setup() (config.Config, *slog.Logger, int) {
 		fmt.Fprintf(env.stderr, "ade-worker: invalid setting: %v\n", err)
 		return cfg, nil, exitUsage
 	}
-	return cfg, newLogger(cfg, env.stderr), 0
+	log := newLogger(cfg, env.stderr)
+	if env.process {
+		slog.SetDefault(log)
+	}
+	return cfg, log, 0
 }
 
 func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
@@ -165,6 +235,12 @@ func storeOptions(cfg config.Config) store.Options {
 // open connects to the database once; a database that cannot be reached is
 // a clear error and exit 1, never a retry loop.
 func (env *cliEnv) open(ctx context.Context, cfg config.Config, log *slog.Logger) (*store.Store, int) {
+	// A URL that cannot be parsed is a bad setting (exit 2), not a
+	// database that is down; the error never holds the password.
+	if _, err := store.ParseURL(cfg.DatabaseURL, cfg.DataDir); err != nil {
+		fmt.Fprintf(env.stderr, "ade-worker: invalid setting: ADE_DATABASE_URL: %v\n", err)
+		return nil, exitUsage
+	}
 	st, err := store.Open(ctx, cfg.DatabaseURL, storeOptions(cfg))
 	if err != nil {
 		log.Error("cannot open the database", slog.String("error", err.Error()))
@@ -215,7 +291,7 @@ func signals(hard func(), log *slog.Logger) (context.Context, func()) {
 func cmdRun(env *cliEnv, args []string) int {
 	fs := env.flags("run")
 	drain := fs.Bool("drain", false, "exit 0 once nothing is in flight and nothing queued can still be processed")
-	if code, ok := env.parse(fs, args); !ok {
+	if code, ok := env.parseNoArgs(fs, args); !ok {
 		return code
 	}
 	cfg, log, code := env.setup()
@@ -314,7 +390,7 @@ func cmdGC(env *cliEnv, args []string) int {
 	fs := env.flags("gc")
 	dry := fs.Bool("dry-run", false, "list what would be deleted, delete nothing")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
-	if code, ok := env.parse(fs, args); !ok {
+	if code, ok := env.parseNoArgs(fs, args); !ok {
 		return code
 	}
 	cfg, log, code := env.setup()
@@ -368,7 +444,8 @@ func cmdEnqueue(env *cliEnv, args []string) int {
 	sheets := fs.String("sheets", "", "comma-separated input sheet names")
 	maxAttempts := fs.Int("max-attempts", 0, "runs.max_attempts (default ADE_WORKER_MAX_ATTEMPTS_DEFAULT)")
 	cfgID := fs.String("configuration-id", "", "configuration id (default: derived from workspace and folder)")
-	if code, ok := env.parse(fs, args); !ok {
+	asJSON := fs.Bool("json", false, "print the ids of every row created as JSON instead of the run id alone")
+	if code, ok := env.parseNoArgs(fs, args); !ok {
 		return code
 	}
 	if *ws == "" || *cfgDir == "" || *input == "" {
@@ -406,6 +483,9 @@ func cmdEnqueue(env *cliEnv, args []string) int {
 		fmt.Fprintf(env.stderr, "ade-worker enqueue: %v\n", err)
 		return exitFailure
 	}
+	if *asJSON {
+		return env.printJSON(e)
+	}
 	fmt.Fprintln(env.stdout, e.RunID)
 	return exitOK
 }
@@ -413,7 +493,7 @@ func cmdEnqueue(env *cliEnv, args []string) int {
 func cmdStatus(env *cliEnv, args []string) int {
 	fs := env.flags("status")
 	asJSON := fs.Bool("json", false, "print JSON")
-	if code, ok := env.parse(fs, args); !ok {
+	if code, ok := env.parseNoArgs(fs, args); !ok {
 		return code
 	}
 	cfg, log, code := env.setup()
@@ -427,6 +507,12 @@ func cmdStatus(env *cliEnv, args []string) int {
 		return code
 	}
 	defer st.Close()
+	// A database never migrated has no tables to count: say what to do
+	// instead of "no such table". One ahead of this binary is still read.
+	if err := st.CheckSchema(ctx); errors.Is(err, store.ErrSchemaBehind) {
+		fmt.Fprintf(env.stderr, "ade-worker status: %v\n", err)
+		return exitFailure
+	}
 	s, err := app.ReadStatus(ctx, st, time.Now())
 	if err != nil {
 		fmt.Fprintf(env.stderr, "ade-worker status: %v\n", err)
@@ -488,7 +574,7 @@ func (env *cliEnv) printJSON(v any) int {
 func cmdDemo(env *cliEnv, args []string) int {
 	fs := env.flags("demo")
 	examples := fs.String("examples", "examples", "folder with config-package/ and inputs/")
-	if code, ok := env.parse(fs, args); !ok {
+	if code, ok := env.parseNoArgs(fs, args); !ok {
 		return code
 	}
 	cfg, _, code := env.setup()
@@ -501,8 +587,10 @@ func cmdDemo(env *cliEnv, args []string) int {
 		cfg.LogLevel = slog.LevelWarn
 	}
 	log := newLogger(cfg, env.stderr)
-	w := func() {}
-	ctx, stop := signals(w, log)
+	if env.process {
+		slog.SetDefault(log)
+	}
+	ctx, stop := signals(func() {}, log)
 	defer stop()
 	if _, err := app.Demo(ctx, cfg, *examples, env.environ, env.stdout, log); err != nil {
 		fmt.Fprintf(env.stderr, "ade-worker demo: %v\n", err)
@@ -522,7 +610,7 @@ func hasVar(environ []string, name string) bool {
 
 func cmdVersion(env *cliEnv, args []string) int {
 	fs := env.flags("version")
-	if code, ok := env.parse(fs, args); !ok {
+	if code, ok := env.parseNoArgs(fs, args); !ok {
 		return code
 	}
 	v := version

@@ -8,5 +8,5 @@ import (
 )
 
 func main() {
-	os.Exit(Main(os.Args[1:], os.Environ(), os.Stdout, os.Stderr))
+	os.Exit(dispatch(&cliEnv{environ: os.Environ(), stdout: os.Stdout, stderr: os.Stderr, process: true}, os.Args[1:]))
 }
