@@ -19,6 +19,14 @@ func (w *Worker) buildEnvironment(parent context.Context, env db.ClaimEnvironmen
 	log := w.log.With(slog.String("environment_id", env.ID), slog.String("workspace_id", env.WorkspaceID),
 		slog.String("configuration_id", env.ConfigurationID), slog.Int64("attempt", env.AttemptCount))
 
+	// Heartbeats start first, as for runs: an earlier build of this
+	// environment by this worker is stopped before this one touches its
+	// folder (see jobTracker).
+	go w.keepLease(ctx, cancel, log, "environment", started, func(hctx context.Context) (int64, error) {
+		return w.st.Queries().HeartbeatEnvironment(hctx, db.HeartbeatEnvironmentParams{Now: nowParam, LeaseSeconds: w.cfg.Lease.Seconds(), ID: env.ID, WorkerID: nsv(w.cfg.WorkerID)})
+	})
+	defer w.jobs.begin("environment:"+env.ID, cancel, log)()
+
 	ep, pathErr := w.layout.Env(env.WorkspaceID, env.ConfigurationID, env.DepsDigest, env.ID)
 	var ev *eventlog.Log
 	if pathErr == nil {
@@ -35,10 +43,6 @@ func (w *Worker) buildEnvironment(parent context.Context, env db.ClaimEnvironmen
 		"attempt": env.AttemptCount, "engine_spec": env.EngineSpec, "deps_digest": env.DepsDigest, "worker_id": w.cfg.WorkerID,
 	})
 	log.Info("environment build started")
-
-	go w.keepLease(ctx, cancel, log, "environment", started, func(hctx context.Context) (int64, error) {
-		return w.st.Queries().HeartbeatEnvironment(hctx, db.HeartbeatEnvironmentParams{Now: nowParam, LeaseSeconds: w.cfg.Lease.Seconds(), ID: env.ID, WorkerID: nsv(w.cfg.WorkerID)})
-	})
 
 	var (
 		info     envbuild.Info

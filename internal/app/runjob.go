@@ -54,6 +54,14 @@ func (w *Worker) processRun(parent context.Context, run claimedRun) {
 	log := w.log.With(slog.String("run_id", run.ID), slog.String("workspace_id", run.WorkspaceID),
 		slog.String("environment_id", run.env.ID), slog.Int64("attempt", run.AttemptCount))
 
+	// Heartbeats start before anything else: an earlier job of this run may
+	// take a moment to stop (jobs.begin), and the new claim must not lapse
+	// meanwhile.
+	go w.keepLease(ctx, cancel, log, "run", run.claimedAt, func(hctx context.Context) (int64, error) {
+		return w.st.Queries().HeartbeatRun(hctx, db.HeartbeatRunParams{Now: nowParam, LeaseSeconds: w.cfg.Lease.Seconds(), ID: run.ID, WorkerID: nsv(w.cfg.WorkerID)})
+	})
+	defer w.jobs.begin("run:"+run.ID, cancel, log)()
+
 	rp, pathErr := w.layout.Run(run.WorkspaceID, run.ID)
 	var ev *eventlog.Log
 	if pathErr == nil {
@@ -71,10 +79,6 @@ func (w *Worker) processRun(parent context.Context, run claimedRun) {
 		"attempt": run.AttemptCount, "max_attempts": run.MaxAttempts, "worker_id": w.cfg.WorkerID,
 	})
 	log.Info("run started")
-
-	go w.keepLease(ctx, cancel, log, "run", run.claimedAt, func(hctx context.Context) (int64, error) {
-		return w.st.Queries().HeartbeatRun(hctx, db.HeartbeatRunParams{Now: nowParam, LeaseSeconds: w.cfg.Lease.Seconds(), ID: run.ID, WorkerID: nsv(w.cfg.WorkerID)})
-	})
 
 	var out runOutcome
 	func() {

@@ -50,6 +50,8 @@ type Worker struct {
 	wake       chan struct{}
 	hardStop   chan struct{}
 	hardOnce   sync.Once
+	// jobs stops a job whose row this worker claimed again.
+	jobs jobTracker
 
 	lastLoop atomic.Int64 // unix nanos of the last loop iteration (healthz)
 	gcMu     sync.Mutex
