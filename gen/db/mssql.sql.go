@@ -32,8 +32,11 @@ var mssqlTwins = map[string]mssqlTwin{
 	acquireMigrationLock: {
 		name: "AcquireMigrationLock",
 		text: `-- name: AcquireMigrationLock :exec
--- A session-owned application lock on a pinned connection: five workers
--- starting together with ADE_WORKER_AUTO_CREATE_SCHEMA=1 migrate once.
+-- A session-owned application lock, taken on the connection goose then runs
+-- every migration on (each in its own transaction): five workers starting
+-- together with ADE_WORKER_AUTO_CREATE_SCHEMA=1 queue here and migrate once.
+-- If the session ends, SQL Server drops the lock and rolls back the open
+-- migration together, so no two migrators ever overlap.
 DECLARE @result INT;
 EXEC @result = sp_getapplock
     @Resource = N'ade-worker:migrate',
@@ -43,7 +46,7 @@ EXEC @result = sp_getapplock
 IF @result < 0
     THROW 50001, N'could not take the ade-worker migration lock (sp_getapplock)', 1;`,
 	},
-	// sql/queries/mssql/environments.sql:33
+	// sql/queries/mssql/environments.sql:54
 	claimEnvironment: {
 		name: "ClaimEnvironment",
 		text: `-- name: ClaimEnvironment :one
@@ -57,15 +60,16 @@ WITH next AS (
 UPDATE next
 SET status = N'building',
     claimed_by = @p1,
-    claim_expires_at = DATEADD(MILLISECOND, CAST(@p3 * 1000 AS INT),
-                               COALESCE(CAST(@p2 AS DATETIME2), SYSUTCDATETIME())),
+    claim_expires_at = DATEADD(MILLISECOND, CAST(ROUND((@p3 - FLOOR(@p3)) * 1000, 0) AS INT),
+        DATEADD(SECOND, CAST(FLOOR(@p3) AS INT),
+                COALESCE(CAST(@p2 AS DATETIME2), SYSUTCDATETIME()))),
     attempt_count = attempt_count + 1,
     error_message = NULL,
     updated_at = COALESCE(CAST(@p2 AS DATETIME2), SYSUTCDATETIME())
 OUTPUT inserted.id, inserted.workspace_id, inserted.configuration_id, inserted.engine_spec,
        inserted.deps_digest, inserted.attempt_count, inserted.claim_expires_at;`,
 	},
-	// sql/queries/mssql/runs.sql:5
+	// sql/queries/mssql/runs.sql:13
 	claimRun: {
 		name: "ClaimRun",
 		text: `-- name: ClaimRun :one
@@ -91,8 +95,9 @@ WITH next AS (
 UPDATE next
 SET status = N'running',
     claimed_by = @p1,
-    claim_expires_at = DATEADD(MILLISECOND, CAST(@p3 * 1000 AS INT),
-                               COALESCE(CAST(@p2 AS DATETIME2), SYSUTCDATETIME())),
+    claim_expires_at = DATEADD(MILLISECOND, CAST(ROUND((@p3 - FLOOR(@p3)) * 1000, 0) AS INT),
+        DATEADD(SECOND, CAST(FLOOR(@p3) AS INT),
+                COALESCE(CAST(@p2 AS DATETIME2), SYSUTCDATETIME()))),
     started_at = COALESCE(started_at, COALESCE(CAST(@p2 AS DATETIME2), SYSUTCDATETIME())),
     attempt_count = attempt_count + 1,
     error_message = NULL
@@ -101,7 +106,7 @@ OUTPUT inserted.id, inserted.workspace_id, inserted.configuration_id, inserted.i
        inserted.attempt_count, inserted.max_attempts, inserted.claim_expires_at,
        inserted.created_at, inserted.started_at;`,
 	},
-	// sql/queries/mssql/runs.sql:44
+	// sql/queries/mssql/runs.sql:54
 	completeRun: {
 		name: "CompleteRun",
 		text: `-- name: CompleteRun :execrows
@@ -160,7 +165,7 @@ ORDER BY status;`,
 -- this. It returns a constant so the twin set stays complete.
 SELECT CAST(0 AS BIGINT) AS data_version;`,
 	},
-	// sql/queries/mssql/gc.sql:25
+	// sql/queries/mssql/gc.sql:26
 	deleteGCEnvironment: {
 		name: "DeleteGCEnvironment",
 		text: `-- name: DeleteGCEnvironment :execrows
@@ -169,7 +174,8 @@ FROM environments AS e
 WHERE e.id = @p1
   AND e.status IN (N'ready', N'failed')
   AND COALESCE(e.last_used_at, e.updated_at) <
-      DATEADD(SECOND, CAST(-86400 * @p3 AS INT), COALESCE(CAST(@p2 AS DATETIME2), SYSUTCDATETIME()))
+      DATEADD(SECOND, -CAST(ROUND((@p3 - FLOOR(@p3)) * 86400, 0) AS INT),
+          DATEADD(DAY, -CAST(FLOOR(@p3) AS INT), COALESCE(CAST(@p2 AS DATETIME2), SYSUTCDATETIME())))
   AND (e.claim_expires_at IS NULL
        OR e.claim_expires_at < COALESCE(CAST(@p2 AS DATETIME2), SYSUTCDATETIME()))
   AND NOT EXISTS (
@@ -215,12 +221,37 @@ BEGIN
     SET @deleted = @@ROWCOUNT;
 END;`,
 	},
-	// sql/queries/mssql/environments.sql:5
+	// sql/queries/mssql/environments.sql:6
 	ensureEnvironments: {
 		name: "EnsureEnvironments",
 		text: `-- name: EnsureEnvironments :execrows
--- UPDLOCK + HOLDLOCK range-lock the missing keys, so two workers ensuring at
--- once cannot both insert the same key (no MERGE).
+-- Two steps, so the statement keeps the lock order (runs, then
+-- environments): the keys queued runs need and no environment has are read
+-- into @keys first, which holds no lock once read; only then are they
+-- inserted, each under UPDLOCK + HOLDLOCK, which range-locks a missing key
+-- so two workers ensuring at once cannot both insert it (no MERGE). The row
+-- count is the insert's alone: NOCOUNT hides the first step's.
+SET NOCOUNT ON;
+DECLARE @keys TABLE (
+    workspace_id     NVARCHAR(36)  NOT NULL,
+    configuration_id NVARCHAR(36)  NOT NULL,
+    engine_spec      NVARCHAR(400) NOT NULL,
+    deps_digest      NVARCHAR(200) NOT NULL,
+    PRIMARY KEY (workspace_id, configuration_id, engine_spec, deps_digest)
+);
+INSERT INTO @keys (workspace_id, configuration_id, engine_spec, deps_digest)
+SELECT DISTINCT r.workspace_id, r.configuration_id, r.engine_spec, r.deps_digest
+FROM runs AS r
+WHERE r.status = N'queued'
+  AND r.attempt_count < r.max_attempts
+  AND NOT EXISTS (
+      SELECT 1 FROM environments AS e
+      WHERE e.workspace_id = r.workspace_id
+        AND e.configuration_id = r.configuration_id
+        AND e.engine_spec = r.engine_spec
+        AND e.deps_digest = r.deps_digest
+  );
+SET NOCOUNT OFF;
 INSERT INTO environments (
     id, workspace_id, configuration_id, engine_spec, deps_digest,
     status, created_at, updated_at, available_at
@@ -232,12 +263,7 @@ SELECT
     COALESCE(CAST(@p1 AS DATETIME2), SYSUTCDATETIME()),
     COALESCE(CAST(@p1 AS DATETIME2), SYSUTCDATETIME()),
     COALESCE(CAST(@p1 AS DATETIME2), SYSUTCDATETIME())
-FROM (
-    SELECT DISTINCT r.workspace_id, r.configuration_id, r.engine_spec, r.deps_digest
-    FROM runs AS r
-    WHERE r.status = N'queued'
-      AND r.attempt_count < r.max_attempts
-) AS k
+FROM @keys AS k
 WHERE NOT EXISTS (
     SELECT 1 FROM environments AS e WITH (UPDLOCK, HOLDLOCK)
     WHERE e.workspace_id = k.workspace_id
@@ -246,7 +272,7 @@ WHERE NOT EXISTS (
       AND e.deps_digest = k.deps_digest
 );`,
 	},
-	// sql/queries/mssql/environments.sql:99
+	// sql/queries/mssql/environments.sql:124
 	expireEnvironmentLeases: {
 		name: "ExpireEnvironmentLeases",
 		text: `-- name: ExpireEnvironmentLeases :many
@@ -266,7 +292,7 @@ SET status = N'queued',
     updated_at = COALESCE(CAST(@p1 AS DATETIME2), SYSUTCDATETIME())
 OUTPUT inserted.id, inserted.workspace_id;`,
 	},
-	// sql/queries/mssql/runs.sql:85
+	// sql/queries/mssql/runs.sql:97
 	expireRunLeases: {
 		name: "ExpireRunLeases",
 		text: `-- name: ExpireRunLeases :many
@@ -280,7 +306,7 @@ WITH expired AS (
 UPDATE x
 SET status = CASE WHEN x.attempt_count < x.max_attempts THEN N'queued' ELSE N'failed' END,
     available_at = CASE WHEN x.attempt_count < x.max_attempts
-        THEN DATEADD(MILLISECOND, b.backoff_ms, c.now) ELSE x.available_at END,
+        THEN DATEADD(MILLISECOND, b.ms, DATEADD(SECOND, b.whole_s, c.now)) ELSE x.available_at END,
     completed_at = CASE WHEN x.attempt_count < x.max_attempts THEN NULL ELSE c.now END,
     error_message = N'lease expired',
     claimed_by = NULL,
@@ -290,10 +316,12 @@ FROM expired AS x
 CROSS APPLY (SELECT COALESCE(CAST(@p1 AS DATETIME2), SYSUTCDATETIME()) AS now) AS c
 CROSS APPLY (SELECT @p3 * POWER(CAST(2 AS FLOAT),
     CASE WHEN x.attempt_count < 1 THEN 0 WHEN x.attempt_count > 31 THEN 30 ELSE x.attempt_count - 1 END) AS seconds) AS raw
-CROSS APPLY (SELECT CAST(1000 * CASE WHEN raw.seconds > @p2
-    THEN @p2 ELSE raw.seconds END AS INT) AS backoff_ms) AS b;`,
+CROSS APPLY (SELECT CASE WHEN raw.seconds > @p2
+    THEN @p2 ELSE raw.seconds END AS seconds) AS capped
+CROSS APPLY (SELECT CAST(FLOOR(capped.seconds) AS INT) AS whole_s,
+    CAST(ROUND((capped.seconds - FLOOR(capped.seconds)) * 1000, 0) AS INT) AS ms) AS b;`,
 	},
-	// sql/queries/mssql/environments.sql:69
+	// sql/queries/mssql/environments.sql:92
 	failEnvironmentBuild: {
 		name: "FailEnvironmentBuild",
 		text: `-- name: FailEnvironmentBuild :one
@@ -301,7 +329,7 @@ CROSS APPLY (SELECT CAST(1000 * CASE WHEN raw.seconds > @p2
 UPDATE e
 SET status = CASE WHEN d.retry = 1 THEN N'queued' ELSE N'failed' END,
     available_at = CASE WHEN d.retry = 1
-        THEN DATEADD(MILLISECOND, b.backoff_ms, c.now) ELSE e.available_at END,
+        THEN DATEADD(MILLISECOND, b.ms, DATEADD(SECOND, b.whole_s, c.now)) ELSE e.available_at END,
     error_message = @p5,
     claimed_by = NULL,
     claim_expires_at = NULL,
@@ -312,11 +340,13 @@ CROSS APPLY (SELECT COALESCE(CAST(@p2 AS DATETIME2), SYSUTCDATETIME()) AS now) A
 CROSS APPLY (SELECT CASE WHEN e.attempt_count < @p1 THEN 1 ELSE 0 END AS retry) AS d
 CROSS APPLY (SELECT @p4 * POWER(CAST(2 AS FLOAT),
     CASE WHEN e.attempt_count < 1 THEN 0 WHEN e.attempt_count > 31 THEN 30 ELSE e.attempt_count - 1 END) AS seconds) AS raw
-CROSS APPLY (SELECT CAST(1000 * CASE WHEN raw.seconds > @p3
-    THEN @p3 ELSE raw.seconds END AS INT) AS backoff_ms) AS b
+CROSS APPLY (SELECT CASE WHEN raw.seconds > @p3
+    THEN @p3 ELSE raw.seconds END AS seconds) AS capped
+CROSS APPLY (SELECT CAST(FLOOR(capped.seconds) AS INT) AS whole_s,
+    CAST(ROUND((capped.seconds - FLOOR(capped.seconds)) * 1000, 0) AS INT) AS ms) AS b
 WHERE e.id = @p6 AND e.status = N'building' AND e.claimed_by = @p7;`,
 	},
-	// sql/queries/mssql/runs.sql:127
+	// sql/queries/mssql/runs.sql:141
 	failExhaustedRuns: {
 		name: "FailExhaustedRuns",
 		text: `-- name: FailExhaustedRuns :many
@@ -324,7 +354,7 @@ WITH exhausted AS (
     SELECT TOP (500) *
     FROM runs WITH (UPDLOCK, READPAST, ROWLOCK, READCOMMITTEDLOCK)
     WHERE status = N'queued' AND attempt_count >= max_attempts
-    ORDER BY created_at
+    ORDER BY available_at, created_at
 )
 UPDATE exhausted
 SET status = N'failed',
@@ -333,7 +363,7 @@ SET status = N'failed',
                              N'no attempts left: max_attempts is ' + CAST(max_attempts AS NVARCHAR(20)))
 OUTPUT inserted.id, inserted.workspace_id, inserted.error_message;`,
 	},
-	// sql/queries/mssql/runs.sql:54
+	// sql/queries/mssql/runs.sql:64
 	failRun: {
 		name: "FailRun",
 		text: `-- name: FailRun :one
@@ -341,7 +371,7 @@ OUTPUT inserted.id, inserted.workspace_id, inserted.error_message;`,
 UPDATE r
 SET status = CASE WHEN d.retry = 1 THEN N'queued' ELSE N'failed' END,
     available_at = CASE WHEN d.retry = 1
-        THEN DATEADD(MILLISECOND, b.backoff_ms, c.now) ELSE r.available_at END,
+        THEN DATEADD(MILLISECOND, b.ms, DATEADD(SECOND, b.whole_s, c.now)) ELSE r.available_at END,
     completed_at = CASE WHEN d.retry = 1 THEN NULL ELSE c.now END,
     claimed_by = CASE WHEN d.retry = 1 THEN NULL ELSE r.claimed_by END,
     exit_code = @p5,
@@ -354,11 +384,13 @@ CROSS APPLY (SELECT CASE WHEN @p1 = 1 AND r.attempt_count < r.max_attempts
     THEN 1 ELSE 0 END AS retry) AS d
 CROSS APPLY (SELECT @p4 * POWER(CAST(2 AS FLOAT),
     CASE WHEN r.attempt_count < 1 THEN 0 WHEN r.attempt_count > 31 THEN 30 ELSE r.attempt_count - 1 END) AS seconds) AS raw
-CROSS APPLY (SELECT CAST(1000 * CASE WHEN raw.seconds > @p3
-    THEN @p3 ELSE raw.seconds END AS INT) AS backoff_ms) AS b
+CROSS APPLY (SELECT CASE WHEN raw.seconds > @p3
+    THEN @p3 ELSE raw.seconds END AS seconds) AS capped
+CROSS APPLY (SELECT CAST(FLOOR(capped.seconds) AS INT) AS whole_s,
+    CAST(ROUND((capped.seconds - FLOOR(capped.seconds)) * 1000, 0) AS INT) AS ms) AS b
 WHERE r.id = @p7 AND r.status = N'running' AND r.claimed_by = @p8;`,
 	},
-	// sql/queries/mssql/runs.sql:109
+	// sql/queries/mssql/runs.sql:123
 	failRunsOfFailedEnvironments: {
 		name: "FailRunsOfFailedEnvironments",
 		text: `-- name: FailRunsOfFailedEnvironments :many
@@ -379,7 +411,7 @@ SET status = N'failed',
     error_message = N'environment build failed: ' + COALESCE(build_error, N'unknown error')
 OUTPUT inserted.id, inserted.workspace_id, inserted.error_message;`,
 	},
-	// sql/queries/mssql/runs.sql:149
+	// sql/queries/mssql/runs.sql:163
 	getDocument: {
 		name: "GetDocument",
 		text: `-- name: GetDocument :one
@@ -387,7 +419,7 @@ SELECT id, workspace_id, original_filename, stored_uri, version, deleted_at
 FROM documents
 WHERE id = @p1 AND workspace_id = @p2;`,
 	},
-	// sql/queries/mssql/environments.sql:135
+	// sql/queries/mssql/environments.sql:160
 	getEnvironment: {
 		name: "GetEnvironment",
 		text: `-- name: GetEnvironment :one
@@ -398,7 +430,7 @@ SELECT id, workspace_id, configuration_id, engine_spec, deps_digest, status,
 FROM environments
 WHERE id = @p1;`,
 	},
-	// sql/queries/mssql/runs.sql:141
+	// sql/queries/mssql/runs.sql:155
 	getRun: {
 		name: "GetRun",
 		text: `-- name: GetRun :one
@@ -424,25 +456,27 @@ SELECT run_id, evaluation_outcome,
 FROM run_metrics
 WHERE run_id = @p1;`,
 	},
-	// sql/queries/mssql/environments.sql:52
+	// sql/queries/mssql/environments.sql:74
 	heartbeatEnvironment: {
 		name: "HeartbeatEnvironment",
 		text: `-- name: HeartbeatEnvironment :execrows
 UPDATE environments
-SET claim_expires_at = DATEADD(MILLISECOND, CAST(@p2 * 1000 AS INT),
-                               COALESCE(CAST(@p1 AS DATETIME2), SYSUTCDATETIME()))
+SET claim_expires_at = DATEADD(MILLISECOND, CAST(ROUND((@p2 - FLOOR(@p2)) * 1000, 0) AS INT),
+        DATEADD(SECOND, CAST(FLOOR(@p2) AS INT),
+                COALESCE(CAST(@p1 AS DATETIME2), SYSUTCDATETIME())))
 WHERE id = @p3 AND status = N'building' AND claimed_by = @p4;`,
 	},
-	// sql/queries/mssql/runs.sql:38
+	// sql/queries/mssql/runs.sql:47
 	heartbeatRun: {
 		name: "HeartbeatRun",
 		text: `-- name: HeartbeatRun :execrows
 UPDATE runs
-SET claim_expires_at = DATEADD(MILLISECOND, CAST(@p2 * 1000 AS INT),
-                               COALESCE(CAST(@p1 AS DATETIME2), SYSUTCDATETIME()))
+SET claim_expires_at = DATEADD(MILLISECOND, CAST(ROUND((@p2 - FLOOR(@p2)) * 1000, 0) AS INT),
+        DATEADD(SECOND, CAST(FLOOR(@p2) AS INT),
+                COALESCE(CAST(@p1 AS DATETIME2), SYSUTCDATETIME())))
 WHERE id = @p3 AND status = N'running' AND claimed_by = @p4;`,
 	},
-	// sql/queries/mssql/enqueue.sql:23
+	// sql/queries/mssql/enqueue.sql:29
 	insertDocument: {
 		name: "InsertDocument",
 		text: `-- name: InsertDocument :exec
@@ -450,7 +484,7 @@ INSERT INTO documents (id, workspace_id, original_filename, stored_uri, version,
 VALUES (@p1, @p2, @p3, @p4, 1,
         COALESCE(CAST(@p5 AS DATETIME2), SYSUTCDATETIME()));`,
 	},
-	// sql/queries/mssql/enqueue.sql:28
+	// sql/queries/mssql/enqueue.sql:34
 	insertRun: {
 		name: "InsertRun",
 		text: `-- name: InsertRun :exec
@@ -539,7 +573,7 @@ FROM OPENJSON(@p2) WITH (
     unmapped_reason   NVARCHAR(1000) '$.unmapped_reason'
 ) AS j;`,
 	},
-	// sql/queries/mssql/gc.sql:47
+	// sql/queries/mssql/gc.sql:49
 	listExpiredRunArtifacts: {
 		name: "ListExpiredRunArtifacts",
 		text: `-- name: ListExpiredRunArtifacts :many
@@ -547,7 +581,8 @@ SELECT TOP (500) id, workspace_id, completed_at
 FROM runs
 WHERE status IN (N'succeeded', N'failed')
   AND completed_at <
-      DATEADD(SECOND, CAST(-86400 * @p2 AS INT), COALESCE(CAST(@p1 AS DATETIME2), SYSUTCDATETIME()))
+      DATEADD(SECOND, -CAST(ROUND((@p2 - FLOOR(@p2)) * 86400, 0) AS INT),
+          DATEADD(DAY, -CAST(FLOOR(@p2) AS INT), COALESCE(CAST(@p1 AS DATETIME2), SYSUTCDATETIME())))
   AND (completed_at > CAST(@p3 AS DATETIME2)
        OR (completed_at = CAST(@p3 AS DATETIME2) AND id > @p4))
 ORDER BY completed_at, id;`,
@@ -560,7 +595,8 @@ SELECT TOP (100) e.id, e.workspace_id, e.configuration_id, e.deps_digest, e.stat
 FROM environments AS e
 WHERE e.status IN (N'ready', N'failed')
   AND COALESCE(e.last_used_at, e.updated_at) <
-      DATEADD(SECOND, CAST(-86400 * @p2 AS INT), COALESCE(CAST(@p1 AS DATETIME2), SYSUTCDATETIME()))
+      DATEADD(SECOND, -CAST(ROUND((@p2 - FLOOR(@p2)) * 86400, 0) AS INT),
+          DATEADD(DAY, -CAST(FLOOR(@p2) AS INT), COALESCE(CAST(@p1 AS DATETIME2), SYSUTCDATETIME())))
   AND (e.claim_expires_at IS NULL
        OR e.claim_expires_at < COALESCE(CAST(@p1 AS DATETIME2), SYSUTCDATETIME()))
   AND NOT EXISTS (
@@ -606,7 +642,7 @@ FROM runs
 WHERE status = N'running'
 ORDER BY claim_expires_at;`,
 	},
-	// sql/queries/mssql/environments.sql:58
+	// sql/queries/mssql/environments.sql:81
 	markEnvironmentReady: {
 		name: "MarkEnvironmentReady",
 		text: `-- name: MarkEnvironmentReady :execrows
@@ -629,7 +665,7 @@ FROM runs
 WHERE status = N'queued'
 ORDER BY available_at, created_at;`,
 	},
-	// sql/queries/mssql/environments.sql:89
+	// sql/queries/mssql/environments.sql:114
 	releaseEnvironment: {
 		name: "ReleaseEnvironment",
 		text: `-- name: ReleaseEnvironment :execrows
@@ -642,13 +678,13 @@ SET status = N'queued',
     updated_at = COALESCE(CAST(@p1 AS DATETIME2), SYSUTCDATETIME())
 WHERE id = @p2 AND status = N'building' AND claimed_by = @p3;`,
 	},
-	// sql/queries/mssql/locks.sql:15
+	// sql/queries/mssql/locks.sql:18
 	releaseMigrationLock: {
 		name: "ReleaseMigrationLock",
 		text: `-- name: ReleaseMigrationLock :exec
 EXEC sp_releaseapplock @Resource = N'ade-worker:migrate', @LockOwner = N'Session';`,
 	},
-	// sql/queries/mssql/runs.sql:76
+	// sql/queries/mssql/runs.sql:88
 	releaseRun: {
 		name: "ReleaseRun",
 		text: `-- name: ReleaseRun :execrows
@@ -660,7 +696,7 @@ SET status = N'queued',
     available_at = COALESCE(CAST(@p1 AS DATETIME2), SYSUTCDATETIME())
 WHERE id = @p2 AND status = N'running' AND claimed_by = @p3;`,
 	},
-	// sql/queries/mssql/environments.sql:126
+	// sql/queries/mssql/environments.sql:151
 	requeueEnvironment: {
 		name: "RequeueEnvironment",
 		text: `-- name: RequeueEnvironment :execrows
@@ -672,7 +708,7 @@ SET status = N'queued',
     updated_at = COALESCE(CAST(@p2 AS DATETIME2), SYSUTCDATETIME())
 WHERE id = @p3 AND status = N'ready';`,
 	},
-	// sql/queries/mssql/enqueue.sql:17
+	// sql/queries/mssql/enqueue.sql:23
 	setConfigurationStatus: {
 		name: "SetConfigurationStatus",
 		text: `-- name: SetConfigurationStatus :execrows
@@ -685,7 +721,13 @@ WHERE id = @p3;`,
 	upsertConfiguration: {
 		name: "UpsertConfiguration",
 		text: `-- name: UpsertConfiguration :exec
--- Update-then-insert under UPDLOCK + SERIALIZABLE: race-free without MERGE.
+-- Update-then-insert under UPDLOCK + SERIALIZABLE: the update range-locks a
+-- missing id, so two upserts of one id cannot both insert it (no MERGE).
+-- The batch keeps the lock to the insert with a transaction of its own,
+-- which nests harmlessly (only @@TRANCOUNT moves) when the caller already
+-- runs one. XACT_ABORT makes any error roll the whole batch back, and stays
+-- on for the rest of the caller's transaction, which rolls back on any
+-- error anyway; a pooled connection's next user gets it reset.
 SET XACT_ABORT ON;
 BEGIN TRANSACTION;
 UPDATE configurations WITH (UPDLOCK, SERIALIZABLE)
@@ -698,7 +740,7 @@ IF @@ROWCOUNT = 0
             COALESCE(CAST(@p3 AS DATETIME2), SYSUTCDATETIME()));
 COMMIT TRANSACTION;`,
 	},
-	// sql/queries/mssql/environments.sql:116
+	// sql/queries/mssql/environments.sql:141
 	useEnvironment: {
 		name: "UseEnvironment",
 		text: `-- name: UseEnvironment :one

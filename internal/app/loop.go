@@ -176,6 +176,10 @@ func (w *Worker) claim(ctx context.Context) (claimed, error) {
 	lease := w.cfg.Lease.Seconds()
 	err := w.st.Write(ctx, func(q *db.Queries) error {
 		c = claimed{}
+		// Claiming an environment first keeps the lock order (runs, then
+		// environments, then documents): a claim that finds one ends the
+		// transaction at once, and one that finds none holds no row lock,
+		// since READPAST never waits and an empty seek locks nothing.
 		env, err := q.ClaimEnvironment(ctx, db.ClaimEnvironmentParams{WorkerID: nsv(w.cfg.WorkerID), Now: nowParam, LeaseSeconds: lease})
 		if err == nil {
 			c.env = &env

@@ -267,12 +267,16 @@ func (w *Worker) finishRun(ctx context.Context, run claimedRun, out runOutcome, 
 	actx := context.WithoutCancel(ctx)
 	if errors.Is(cause, errShutdown) || out.release {
 		n, err := w.ack(actx, log, func(q *db.Queries) (int64, error) {
-			if out.requeueEnv {
-				if _, err := q.RequeueEnvironment(actx, db.RequeueEnvironmentParams{ErrorMessage: nullStr(out.err), Now: nowParam, ID: run.env.ID}); err != nil {
-					return 0, err
-				}
+			// The run first, then its environment: every transaction locks
+			// runs before environments, so none can deadlock with a claim.
+			n, err := q.ReleaseRun(actx, db.ReleaseRunParams{Now: nowParam, ID: run.ID, WorkerID: nsv(w.cfg.WorkerID)})
+			if err != nil || n == 0 || !out.requeueEnv {
+				return n, err
 			}
-			return q.ReleaseRun(actx, db.ReleaseRunParams{Now: nowParam, ID: run.ID, WorkerID: nsv(w.cfg.WorkerID)})
+			if _, err := q.RequeueEnvironment(actx, db.RequeueEnvironmentParams{ErrorMessage: nullStr(out.err), Now: nowParam, ID: run.env.ID}); err != nil {
+				return 0, err
+			}
+			return n, nil
 		})
 		w.afterAck(n, err, "released", log)
 		reason := "worker shutting down"

@@ -3,9 +3,9 @@ package store_test
 import (
 	"context"
 	"database/sql"
+	"embed"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -16,13 +16,57 @@ import (
 	"github.com/ade-dev/ade-worker/internal/store/storetest"
 )
 
-// Eight claimers, each with its own connection pool (as separate processes
-// would have), drain 1,000 runs: every run is claimed exactly once and no
-// SQLITE_BUSY escapes.
+// testdata holds the test-only SQL: testdata/<name>.sql for SQLite and
+// testdata/mssql/<name>.sql for SQL Server.
+//
+//go:embed testdata
+var testdata embed.FS
+
+// dialectSQL is the test-only statement name in the dialect of s.
+func dialectSQL(t *testing.T, s *store.Store, name string) string {
+	t.Helper()
+	path := "testdata/" + name + ".sql"
+	if s.Dialect() == store.MSSQL {
+		path = "testdata/mssql/" + name + ".sql"
+	}
+	b, err := testdata.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// Sixteen claimers, each with a connection of its own (as separate worker
+// processes would have), drain 2,000 runs: every run is claimed exactly
+// once, and no lock error (SQLITE_BUSY, or a SQL Server deadlock that the
+// retries did not absorb) escapes.
 func TestConcurrentClaimsClaimEachRunOnce(t *testing.T) {
-	const runs, claimers = 1000, 8
-	path := filepath.Join(t.TempDir(), "claims.sqlite")
-	seed := storetest.SQLiteAt(t, path)
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		claimEachRunOnce(t, s, 2000, 16)
+	})
+}
+
+// The same on a database with READ_COMMITTED_SNAPSHOT ON, Azure SQL's
+// default: READCOMMITTEDLOCK must keep READPAST skipping locked rows there
+// instead of reading their last committed version.
+func TestMSSQLClaimsUnderReadCommittedSnapshot(t *testing.T) {
+	s := storetest.MSSQLFresh(t, true)
+	ctx := context.Background()
+	var on bool
+	if err := s.DB().QueryRowContext(ctx, dialectSQL(t, s, "read_committed_snapshot")).Scan(&on); err != nil {
+		t.Fatal(err)
+	}
+	if !on {
+		t.Fatal("the scratch database does not have READ_COMMITTED_SNAPSHOT on")
+	}
+	if _, err := s.MigrateUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	claimEachRunOnce(t, s, 2000, 16)
+}
+
+func claimEachRunOnce(t *testing.T, seed *store.Store, runs, claimers int) {
+	t.Helper()
 	ctx := context.Background()
 	err := seed.Write(ctx, func(q *db.Queries) error {
 		for i := range runs {
@@ -46,13 +90,17 @@ func TestConcurrentClaimsClaimEachRunOnce(t *testing.T) {
 		claimed = map[string]string{}
 		errs    []error
 		wg      sync.WaitGroup
+		start   = make(chan struct{})
 	)
 	for c := range claimers {
-		s := openRaw(t, path)
+		// One connection per claimer on SQL Server; SQLite ignores the
+		// pool size and arbitrates between the pools itself.
+		s := storetest.Reopen(t, seed, store.Options{PoolSize: 1})
 		name := fmt.Sprintf("claimer-%d", c)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			<-start
 			for {
 				var row db.ClaimRunRow
 				err := s.Write(ctx, func(q *db.Queries) error {
@@ -72,11 +120,15 @@ func TestConcurrentClaimsClaimEachRunOnce(t *testing.T) {
 				if prev, dup := claimed[row.ID]; dup {
 					errs = append(errs, fmt.Errorf("%s claimed by %s and %s", row.ID, prev, name))
 				}
+				if row.AttemptCount != 1 {
+					errs = append(errs, fmt.Errorf("%s claimed with attempt_count %d: claimed before", row.ID, row.AttemptCount))
+				}
 				claimed[row.ID] = name
 				mu.Unlock()
 			}
 		}()
 	}
+	close(start)
 	wg.Wait()
 	for _, err := range errs {
 		if strings.Contains(err.Error(), "SQLITE_BUSY") || strings.Contains(err.Error(), "database is locked") {
@@ -93,9 +145,11 @@ func TestConcurrentClaimsClaimEachRunOnce(t *testing.T) {
 		per[w]++
 	}
 	t.Logf("claims per claimer: %v", per)
-	p, _ := seed.Queries().CountPendingWork(ctx)
-	if p.QueuedRuns != 0 || p.RunningRuns != runs {
+	p, err := seed.Queries().CountPendingWork(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.QueuedRuns != 0 || p.RunningRuns != int64(runs) {
 		t.Fatalf("after draining: %+v", p)
 	}
-	_ = store.SQLite
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -31,11 +32,38 @@ func (s *Store) provider() (*goose.Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := goose.DialectSQLite3
 	if s.dialect == MSSQL {
-		d = goose.DialectMSSQL
+		// goose takes the lock on the connection it then migrates on.
+		return goose.NewProvider(goose.DialectMSSQL, s.db, sub, goose.WithSessionLocker(applockLocker{s: s}))
 	}
-	return goose.NewProvider(d, s.db, sub)
+	return goose.NewProvider(goose.DialectSQLite3, s.db, sub)
+}
+
+// migrationLockWait is how long a migrator waits for another to finish.
+const migrationLockWait = 5 * time.Minute
+
+// applockLocker is goose's session locker on SQL Server: an exclusive,
+// session-owned sp_getapplock on the connection goose then runs every
+// migration on, each in its own transaction. The lock and the migrations
+// share one session, so the lock cannot end while a migration still runs:
+// if the connection drops, SQL Server releases the lock and rolls the open
+// migration back together. Five workers starting at once with
+// ADE_WORKER_AUTO_CREATE_SCHEMA=1 queue on the lock; the first migrates,
+// the others find nothing pending.
+type applockLocker struct{ s *Store }
+
+func (l applockLocker) SessionLock(ctx context.Context, conn *sql.Conn) error {
+	if err := l.s.queriesOn(conn).AcquireMigrationLock(ctx, migrationLockWait.Milliseconds()); err != nil {
+		return fmt.Errorf("take migration lock: %s", MaskURL(err.Error()))
+	}
+	return nil
+}
+
+func (l applockLocker) SessionUnlock(ctx context.Context, conn *sql.Conn) error {
+	if err := l.s.queriesOn(conn).ReleaseMigrationLock(ctx); err != nil {
+		return fmt.Errorf("release migration lock: %s", MaskURL(err.Error()))
+	}
+	return nil
 }
 
 // SchemaStatus compares the database with the embedded migrations.
@@ -136,13 +164,16 @@ func (s *Store) MigrateDown(ctx context.Context) (int64, error) {
 	return version, err
 }
 
-// withMigrationLock holds the migration lock for fn. On SQL Server it is a
-// session application lock on one pinned connection. On SQLite, goose's own
-// transactions do not stop two processes from both reading "version 0" and
-// both applying the first migration, so a file lock beside the database
-// serializes them (the lock queries are no-ops there).
+// withMigrationLock holds the migration lock for fn. On SQL Server goose
+// itself takes it (applockLocker), on the connection it migrates on. On
+// SQLite, goose's own transactions do not stop two processes from both
+// reading "version 0" and both applying the first migration, so a file lock
+// beside the database serializes them (the lock queries are no-ops there).
 func (s *Store) withMigrationLock(ctx context.Context, fn func() error) error {
-	if s.dialect == SQLite && s.target.SQLitePath != ":memory:" {
+	if s.dialect == MSSQL {
+		return fn()
+	}
+	if s.target.SQLitePath != ":memory:" {
 		unlock, err := lockFile(ctx, s.target.SQLitePath+".migrate-lock")
 		if err != nil {
 			return fmt.Errorf("take migration lock: %w", err)
@@ -155,7 +186,7 @@ func (s *Store) withMigrationLock(ctx context.Context, fn func() error) error {
 	}
 	defer conn.Close()
 	q := s.queriesOn(conn)
-	if err := q.AcquireMigrationLock(ctx, int64((5 * time.Minute).Milliseconds())); err != nil {
+	if err := q.AcquireMigrationLock(ctx, migrationLockWait.Milliseconds()); err != nil {
 		return fmt.Errorf("take migration lock: %s", MaskURL(err.Error()))
 	}
 	defer func() { _ = q.ReleaseMigrationLock(context.WithoutCancel(ctx)) }()

@@ -4,8 +4,8 @@ import (
 	"context"
 	_ "embed"
 	"errors"
-	"path/filepath"
 	"reflect"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -15,22 +15,13 @@ import (
 	"github.com/ade-dev/ade-worker/internal/store/storetest"
 )
 
-var (
-	//go:embed testdata/table_names.sql
-	tableNamesSQL string
-	//go:embed testdata/schema_ahead.sql
-	schemaAheadSQL string
-	//go:embed testdata/raw_run_times.sql
-	rawRunTimesSQL string
-	//go:embed testdata/document_update.sql
-	documentUpdateSQL string
-	//go:embed testdata/document_events.sql
-	documentEventsSQL string
-)
+//go:embed testdata/raw_run_times.sql
+var rawRunTimesSQL string
 
+// tables lists the tables of the database of s, sorted.
 func tables(t *testing.T, s *store.Store) []string {
 	t.Helper()
-	rows, err := s.DB().Query(tableNamesSQL)
+	rows, err := s.DB().Query(dialectSQL(t, s, "table_names"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,106 +29,120 @@ func tables(t *testing.T, s *store.Store) []string {
 	var names []string
 	for rows.Next() {
 		var n string
-		rows.Scan(&n)
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
 		names = append(names, n)
 	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(names)
 	return names
 }
 
-func openRaw(t *testing.T, path string) *store.Store {
-	t.Helper()
-	s, err := store.Open(context.Background(), "sqlite:///"+filepath.ToSlash(path), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
-
 func TestMigrationsUpDownUp(t *testing.T) {
-	ctx := context.Background()
-	s := openRaw(t, filepath.Join(t.TempDir(), "m.sqlite"))
-	if err := s.CheckSchema(ctx); !errors.Is(err, store.ErrSchemaBehind) {
-		t.Fatalf("fresh database: CheckSchema = %v, want ErrSchemaBehind", err)
-	}
-	applied, err := s.MigrateUp(ctx)
-	if err != nil || len(applied) == 0 {
-		t.Fatalf("up = %v, %v", applied, err)
-	}
-	want := []string{"configurations", "document_events", "documents", "environments", "goose_db_version",
-		"run_fields", "run_metrics", "run_table_columns", "runs"}
-	if got := tables(t, s); !reflect.DeepEqual(got, want) {
-		t.Fatalf("tables after up = %v\nwant %v", got, want)
-	}
-	if err := s.CheckSchema(ctx); err != nil {
-		t.Fatalf("CheckSchema after up: %v", err)
-	}
-	again, err := s.MigrateUp(ctx)
-	if err != nil || len(again) != 0 {
-		t.Fatalf("second up = %v, %v; want a no-op", again, err)
-	}
-	for {
-		st, _ := s.SchemaStatus(ctx)
-		if st.Current == 0 {
-			break
+	storetest.EachFresh(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		if err := s.CheckSchema(ctx); !errors.Is(err, store.ErrSchemaBehind) {
+			t.Fatalf("fresh database: CheckSchema = %v, want ErrSchemaBehind", err)
 		}
-		if _, err := s.MigrateDown(ctx); err != nil {
-			t.Fatalf("down: %v", err)
+		applied, err := s.MigrateUp(ctx)
+		if err != nil || len(applied) == 0 {
+			t.Fatalf("up = %v, %v", applied, err)
 		}
-	}
-	if got := tables(t, s); !reflect.DeepEqual(got, []string{"goose_db_version"}) {
-		t.Fatalf("tables after down = %v", got)
-	}
-	if _, err := s.MigrateDown(ctx); err == nil {
-		t.Fatal("down past zero succeeded")
-	}
-	if _, err := s.MigrateUp(ctx); err != nil {
-		t.Fatalf("up again: %v", err)
-	}
-	if got := tables(t, s); !reflect.DeepEqual(got, want) {
-		t.Fatalf("tables after up again = %v", got)
-	}
+		want := []string{"configurations", "document_events", "documents", "environments", "goose_db_version",
+			"run_fields", "run_metrics", "run_table_columns", "runs"}
+		if got := tables(t, s); !reflect.DeepEqual(got, want) {
+			t.Fatalf("tables after up = %v\nwant %v", got, want)
+		}
+		if err := s.CheckSchema(ctx); err != nil {
+			t.Fatalf("CheckSchema after up: %v", err)
+		}
+		again, err := s.MigrateUp(ctx)
+		if err != nil || len(again) != 0 {
+			t.Fatalf("second up = %v, %v; want a no-op", again, err)
+		}
+		for {
+			st, _ := s.SchemaStatus(ctx)
+			if st.Current == 0 {
+				break
+			}
+			if _, err := s.MigrateDown(ctx); err != nil {
+				t.Fatalf("down: %v", err)
+			}
+		}
+		if got := tables(t, s); !reflect.DeepEqual(got, []string{"goose_db_version"}) {
+			t.Fatalf("tables after down = %v", got)
+		}
+		if _, err := s.MigrateDown(ctx); err == nil {
+			t.Fatal("down past zero succeeded")
+		}
+		if _, err := s.MigrateUp(ctx); err != nil {
+			t.Fatalf("up again: %v", err)
+		}
+		if got := tables(t, s); !reflect.DeepEqual(got, want) {
+			t.Fatalf("tables after up again = %v", got)
+		}
+	})
 }
 
 func TestMigrateRefusesDatabaseAheadOfBinary(t *testing.T) {
-	ctx := context.Background()
-	s := storetest.SQLite(t)
-	if _, err := s.DB().Exec(schemaAheadSQL); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.CheckSchema(ctx); !errors.Is(err, store.ErrSchemaAhead) {
-		t.Fatalf("CheckSchema = %v, want ErrSchemaAhead", err)
-	}
-	if _, err := s.MigrateUp(ctx); !errors.Is(err, store.ErrSchemaAhead) {
-		t.Fatalf("MigrateUp = %v, want ErrSchemaAhead", err)
-	}
+	storetest.EachFresh(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		if _, err := s.MigrateUp(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.DB().Exec(dialectSQL(t, s, "schema_ahead")); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CheckSchema(ctx); !errors.Is(err, store.ErrSchemaAhead) {
+			t.Fatalf("CheckSchema = %v, want ErrSchemaAhead", err)
+		}
+		if _, err := s.MigrateUp(ctx); !errors.Is(err, store.ErrSchemaAhead) {
+			t.Fatalf("MigrateUp = %v, want ErrSchemaAhead", err)
+		}
+	})
 }
 
+// Five workers start together with ADE_WORKER_AUTO_CREATE_SCHEMA=1, each
+// with its own connection pool: each migration is applied exactly once (a
+// file lock on SQLite, sp_getapplock on SQL Server).
 func TestConcurrentMigrateUpMigratesOnce(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "race.sqlite")
-	var wg sync.WaitGroup
-	errs := make([]error, 5)
-	applied := make([][]int64, 5)
-	for i := range 5 {
-		s := openRaw(t, path)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			applied[i], errs[i] = s.MigrateUp(context.Background())
-		}()
-	}
-	wg.Wait()
-	total := 0
-	for i, err := range errs {
-		if err != nil {
-			t.Fatalf("migrator %d: %v", i, err)
+	storetest.EachFresh(t, func(t *testing.T, first *store.Store) {
+		var wg sync.WaitGroup
+		errs := make([]error, 5)
+		applied := make([][]int64, 5)
+		start := make(chan struct{})
+		for i := range 5 {
+			s := first
+			if i > 0 {
+				s = storetest.Reopen(t, first, storetest.MSSQLOptions)
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				applied[i], errs[i] = s.MigrateUp(context.Background())
+			}()
 		}
-		total += len(applied[i])
-	}
-	latest, _ := openRaw(t, path).SchemaStatus(context.Background())
-	if total != int(latest.Latest) {
-		t.Fatalf("migrations applied %d times in all, want each once (%d)", total, latest.Latest)
-	}
+		close(start)
+		wg.Wait()
+		total := 0
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("migrator %d: %v", i, err)
+			}
+			total += len(applied[i])
+		}
+		latest, err := first.SchemaStatus(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if total != int(latest.Latest) || latest.Current != latest.Latest {
+			t.Fatalf("migrations applied %d times in all, want each once (%d); now at %d", total, latest.Latest, latest.Current)
+		}
+	})
 }
 
 func TestTimestampsAreFixedWidthText(t *testing.T) {
@@ -170,36 +175,45 @@ func TestTimestampsAreFixedWidthText(t *testing.T) {
 }
 
 func TestDocumentTriggersFillChangeFeed(t *testing.T) {
-	s := storetest.SQLite(t)
-	enqueue(t, s, "run-1", keyA, 3, 0)
-	if _, err := s.DB().Exec(documentUpdateSQL, "doc-run-1", nil, "2026-01-02 00:00:00.000000"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.DB().Exec(documentUpdateSQL, "doc-run-1", "2026-01-03 00:00:00.000000", "2026-01-03 00:00:00.000000"); err != nil {
-		t.Fatal(err)
-	}
-	rows, err := s.DB().Query(documentEventsSQL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	type ev struct {
-		cursor  int64
-		doc, ty string
-		version int64
-	}
-	var got []ev
-	for rows.Next() {
-		var e ev
-		if err := rows.Scan(&e.cursor, &e.doc, &e.ty, &e.version); err != nil {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		enqueue(t, s, "run-1", keyA, 3, 0)
+		update := dialectSQL(t, s, "document_update")
+		if _, err := s.DB().Exec(update, "doc-run-1", nil, "2026-01-02 00:00:00.000000"); err != nil {
 			t.Fatal(err)
 		}
-		got = append(got, e)
-	}
-	want := []ev{{1, "doc-run-1", "document.changed", 1}, {2, "doc-run-1", "document.changed", 2}, {3, "doc-run-1", "document.deleted", 3}}
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("document_events = %+v\nwant %+v", got, want)
-	}
+		if _, err := s.DB().Exec(update, "doc-run-1", "2026-01-03 00:00:00.000000", "2026-01-03 00:00:00.000000"); err != nil {
+			t.Fatal(err)
+		}
+		rows, err := s.DB().Query(dialectSQL(t, s, "document_events"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		type ev struct {
+			doc, ty string
+			version int64
+		}
+		var (
+			got    []ev
+			cursor int64
+		)
+		for rows.Next() {
+			var e ev
+			var c int64
+			if err := rows.Scan(&c, &e.doc, &e.ty, &e.version); err != nil {
+				t.Fatal(err)
+			}
+			if c <= cursor {
+				t.Fatalf("cursor %d after %d: the change feed's cursor must grow", c, cursor)
+			}
+			cursor = c
+			got = append(got, e)
+		}
+		want := []ev{{"doc-run-1", "document.changed", 1}, {"doc-run-1", "document.changed", 2}, {"doc-run-1", "document.deleted", 3}}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("document_events = %+v\nwant %+v", got, want)
+		}
+	})
 }
 
 func TestDataVersionMovesOnOtherConnectionsCommit(t *testing.T) {

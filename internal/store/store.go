@@ -7,9 +7,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"math/rand/v2"
+	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
@@ -37,12 +38,15 @@ type Options struct {
 	// MIClientID selects a user-assigned managed identity.
 	MIClientID string
 	// PoolSize and MaxOverflow bound open connections (SQL Server):
-	// PoolSize idle, PoolSize+MaxOverflow open. Defaults 5 and 10.
+	// PoolSize idle, PoolSize+MaxOverflow open. Defaults 5 and 0.
 	PoolSize, MaxOverflow int
-	// PoolTimeout bounds waiting for a connection at open (default 30s).
+	// PoolTimeout bounds the first connection at open and, on SQL Server,
+	// the dial of every new connection unless the URL sets its own dial
+	// timeout (default 30s).
 	PoolTimeout time.Duration
-	// PoolRecycle is the longest a connection lives (default 30 min), kept
-	// below Azure SQL's idle cut-off.
+	// PoolRecycle is the longest a SQL Server connection lives. It is
+	// capped at maxConnLifetime, below Azure SQL's idle cut-off; zero means
+	// the cap.
 	PoolRecycle time.Duration
 }
 
@@ -87,11 +91,7 @@ func OpenTarget(ctx context.Context, t Target, o Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", t.Redacted, err)
 	}
-	timeout := o.PoolTimeout
-	if timeout <= 0 {
-		timeout = 30 * time.Second
-	}
-	pctx, cancel := context.WithTimeout(ctx, timeout)
+	pctx, cancel := context.WithTimeout(ctx, poolTimeout(o))
 	defer cancel()
 	if err := sqldb.PingContext(pctx); err != nil {
 		_ = sqldb.Close()
@@ -99,7 +99,13 @@ func OpenTarget(ctx context.Context, t Target, o Options) (*Store, error) {
 	}
 	s := &Store{db: sqldb, dialect: t.Dialect, target: t}
 	s.counter = &StatementCounter{}
-	s.q = s.queriesOn(countingDBTX{inner: sqldb, n: s.counter})
+	var conn db.DBTX = countingDBTX{inner: sqldb, n: s.counter}
+	if t.Dialect == MSSQL {
+		// Single statements outside a transaction are retried on transient
+		// errors; a transaction is retried whole by Write instead.
+		conn = retryingDBTX{inner: conn, policy: defaultRetry}
+	}
+	s.q = s.queriesOn(conn)
 	return s, nil
 }
 
@@ -156,45 +162,91 @@ func openSQLite(t Target, o Options) (*sql.DB, error) {
 }
 
 func openMSSQL(t Target, o Options) (*sql.DB, error) {
-	u := *t.MSSQL
+	dsn := mssqlDSN(t, o)
 	var (
 		connector *mssql.Connector
 		err       error
 	)
 	if o.AuthMode == "managed_identity" {
-		q := u.Query()
-		q.Set("fedauth", azuread.ActiveDirectoryManagedIdentity)
-		if o.MIClientID != "" {
-			q.Set("user id", o.MIClientID)
-		}
-		u.User = nil
-		u.RawQuery = q.Encode()
-		connector, err = azuread.NewConnector(u.String())
+		connector, err = azuread.NewConnector(dsn)
 	} else {
-		connector, err = mssql.NewConnector(u.String())
+		connector, err = mssql.NewConnector(dsn)
 	}
 	if err != nil {
 		return nil, errors.New(MaskURL(err.Error()))
 	}
 	sqldb := sql.OpenDB(connector)
+	mssqlPool(o).apply(sqldb)
+	return sqldb, nil
+}
+
+// mssqlDSN is the go-mssqldb connection URL for t under o: with managed
+// identity the URL's user and password give way to an Azure token
+// (fedauth), and the identity's client id, when set, picks a user-assigned
+// identity. PoolTimeout bounds the dial unless the URL bounds it itself.
+func mssqlDSN(t Target, o Options) string {
+	u := *t.MSSQL
+	q := u.Query()
+	if firstKey(q, "dial timeout") == "" {
+		q.Set("dial timeout", strconv.Itoa(int(math.Ceil(poolTimeout(o).Seconds()))))
+	}
+	if o.AuthMode == "managed_identity" {
+		delKey(q, "fedauth")
+		delKey(q, "user id")
+		delKey(q, "password")
+		q.Set("fedauth", azuread.ActiveDirectoryManagedIdentity)
+		if o.MIClientID != "" {
+			q.Set("user id", o.MIClientID)
+		}
+		u.User = nil
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// Azure SQL closes a connection idle for 30 minutes, and Azure's load
+// balancers drop an idle TCP flow after 4: a pooled connection is retired
+// well before either, so no statement is ever sent down a dead one.
+const (
+	maxConnLifetime = 25 * time.Minute
+	maxConnIdleTime = 3 * time.Minute
+)
+
+// poolSettings are what the ADE_DATABASE_POOL_* settings become on
+// database/sql's pool.
+type poolSettings struct {
+	MaxIdle, MaxOpen      int
+	MaxLifetime, MaxIdleT time.Duration
+}
+
+// mssqlPool maps the pool options the way the ADE API's SQLAlchemy pool
+// reads them: PoolSize connections are kept, MaxOverflow more may open
+// under load, and none lives longer than PoolRecycle (capped).
+func mssqlPool(o Options) poolSettings {
 	size := o.PoolSize
 	if size <= 0 {
 		size = 5
 	}
-	overflow := o.MaxOverflow
-	if overflow < 0 {
-		overflow = 0
+	overflow := max(o.MaxOverflow, 0)
+	life := o.PoolRecycle
+	if life <= 0 || life > maxConnLifetime {
+		life = maxConnLifetime
 	}
-	recycle := o.PoolRecycle
-	if recycle <= 0 {
-		recycle = 30 * time.Minute
+	return poolSettings{MaxIdle: size, MaxOpen: size + overflow, MaxLifetime: life, MaxIdleT: min(life, maxConnIdleTime)}
+}
+
+func (p poolSettings) apply(d *sql.DB) {
+	d.SetMaxIdleConns(p.MaxIdle)
+	d.SetMaxOpenConns(p.MaxOpen)
+	d.SetConnMaxLifetime(p.MaxLifetime)
+	d.SetConnMaxIdleTime(p.MaxIdleT)
+}
+
+func poolTimeout(o Options) time.Duration {
+	if o.PoolTimeout <= 0 {
+		return 30 * time.Second
 	}
-	sqldb.SetMaxIdleConns(size)
-	sqldb.SetMaxOpenConns(size + overflow)
-	sqldb.SetConnMaxLifetime(recycle)
-	// Azure SQL drops connections idle for about 30 minutes; retire them first.
-	sqldb.SetConnMaxIdleTime(min(recycle, 4*time.Minute))
-	return sqldb, nil
+	return o.PoolTimeout
 }
 
 func orDefault(v, d string) string {
@@ -210,10 +262,17 @@ func (s *Store) Dialect() Dialect { return s.dialect }
 // Redacted is the database URL with the password masked.
 func (s *Store) Redacted() string { return s.target.Redacted }
 
+// Target is the parsed URL the store was opened with, so that tests can
+// open more connection pools on the same database.
+func (s *Store) Target() Target { return s.target }
+
 // DB is the connection pool.
 func (s *Store) DB() *sql.DB { return s.db }
 
-// Queries runs single statements outside a transaction (reads).
+// Queries runs single statements outside a transaction (reads, and the
+// single-statement writes such as heartbeats). On SQL Server a statement
+// that fails with a transient error before returning rows is sent again:
+// SQL Server rolled it back, so sending it again is safe.
 func (s *Store) Queries() *db.Queries { return s.q }
 
 // Statements is the number of statements sent so far.
@@ -258,44 +317,4 @@ func (s *Store) tx(ctx context.Context, fn func(q *db.Queries) error) error {
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
-}
-
-// transientCodes are SQL Server errors after which a whole transaction may
-// simply be run again: deadlock victim, and Azure SQL's reconfiguration and
-// throttling errors.
-var transientCodes = map[int32]bool{
-	1205: true, 40613: true, 40197: true, 40501: true, 49918: true, 49919: true,
-	49920: true, 4060: true, 10928: true, 10929: true,
-}
-
-// IsTransient reports whether err is a SQL Server error worth retrying.
-func IsTransient(err error) bool {
-	var me mssql.Error
-	if errors.As(err, &me) {
-		return transientCodes[me.Number]
-	}
-	var mp *mssql.Error
-	if errors.As(err, &mp) && mp != nil {
-		return transientCodes[mp.Number]
-	}
-	return false
-}
-
-// retryTransient runs fn up to 6 times with capped, jittered backoff while it
-// fails with a transient SQL Server error.
-func retryTransient(ctx context.Context, fn func() error) error {
-	delay := 50 * time.Millisecond
-	for attempt := 1; ; attempt++ {
-		err := fn()
-		if err == nil || attempt >= 6 || !IsTransient(err) {
-			return err
-		}
-		sleep := delay/2 + rand.N(delay)
-		select {
-		case <-ctx.Done():
-			return errors.Join(err, ctx.Err())
-		case <-time.After(sleep):
-		}
-		delay = min(delay*2, 2*time.Second)
-	}
 }

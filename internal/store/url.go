@@ -73,8 +73,10 @@ func ParseURL(raw, dataDir string) (Target, error) {
 		if u.Host == "" {
 			return Target{}, fmt.Errorf("database URL %q: missing host", redacted)
 		}
+		// go-mssqldb reads keys case-insensitively and refuses one given
+		// twice, so "Encrypt=disable" must not gain an "encrypt=true".
 		q := u.Query()
-		if q.Get("encrypt") == "" {
+		if firstKey(q, "encrypt") == "" {
 			q.Set("encrypt", "true")
 		}
 		u.RawQuery = q.Encode()
@@ -154,6 +156,15 @@ func parseSQLAlchemyMSSQL(raw, redacted string) (*url.URL, error) {
 	return out, nil
 }
 
+// delKey removes key from v in every spelling of its case.
+func delKey(v url.Values, key string) {
+	for k := range v {
+		if strings.EqualFold(k, key) {
+			delete(v, k)
+		}
+	}
+}
+
 func firstKey(v url.Values, key string) string {
 	for k, vals := range v {
 		if strings.EqualFold(k, key) && len(vals) > 0 {
@@ -181,10 +192,14 @@ func applyOption(key, val string, q url.Values) error {
 		}
 		q.Set("TrustServerCertificate", strconv.FormatBool(b))
 	case "connectiontimeout", "connection_timeout", "timeout", "logintimeout":
-		if _, err := strconv.Atoi(val); err != nil {
+		// ODBC's login timeout. go-mssqldb's "connection timeout" is not
+		// that: it is a deadline on every read of the connection's whole
+		// life, which would cut off a statement that waits on a lock. The
+		// dial timeout is the nearest match.
+		if n, err := strconv.Atoi(val); err != nil || n < 0 {
 			return fmt.Errorf("%s: %q is not a whole number of seconds", key, val)
 		}
-		q.Set("connection timeout", val)
+		q.Set("dial timeout", val)
 	case "applicationintent":
 		q.Set("ApplicationIntent", val)
 	case "multisubnetfailover":
@@ -208,14 +223,13 @@ func applyOption(key, val string, q url.Values) error {
 
 // applyODBC reads a "Key=Value;..." ODBC connection string.
 func applyODBC(s string, out *url.URL, q url.Values) error {
+	pairs, err := splitODBC(s)
+	if err != nil {
+		return err
+	}
 	var user, pass string
-	for _, part := range strings.Split(s, ";") {
-		k, v, ok := strings.Cut(part, "=")
-		if !ok {
-			continue
-		}
-		k = strings.ToLower(strings.TrimSpace(k))
-		v = strings.Trim(strings.TrimSpace(v), "{}")
+	for _, kv := range pairs {
+		k, v := strings.ToLower(kv[0]), kv[1]
 		switch k {
 		case "server", "address", "addr":
 			v = strings.TrimPrefix(v, "tcp:")
@@ -249,6 +263,66 @@ func applyODBC(s string, out *url.URL, q url.Values) error {
 	return nil
 }
 
+// splitODBC cuts an ODBC connection string into its key-value pairs. A
+// value in braces may hold ";" and "=" ("}}" is a literal "}"), as a
+// password often does.
+func splitODBC(s string) ([][2]string, error) {
+	var pairs [][2]string
+	for i := 0; i < len(s); {
+		eq := strings.IndexByte(s[i:], '=')
+		semi := strings.IndexByte(s[i:], ';')
+		if eq < 0 || (semi >= 0 && semi < eq) {
+			// A part with no "=" (or an empty one) carries nothing.
+			if semi < 0 {
+				break
+			}
+			i += semi + 1
+			continue
+		}
+		key := strings.TrimSpace(s[i : i+eq])
+		i += eq + 1
+		for i < len(s) && s[i] == ' ' {
+			i++
+		}
+		var val string
+		if i < len(s) && s[i] == '{' {
+			var b strings.Builder
+			closed := false
+			for i++; i < len(s); i++ {
+				if s[i] == '}' {
+					if i+1 < len(s) && s[i+1] == '}' {
+						b.WriteByte('}')
+						i++
+						continue
+					}
+					closed = true
+					i++
+					break
+				}
+				b.WriteByte(s[i])
+			}
+			if !closed {
+				return nil, fmt.Errorf("%s: value opened with { is never closed", key)
+			}
+			val = b.String()
+			if j := strings.IndexByte(s[i:], ';'); j >= 0 {
+				i += j + 1
+			} else {
+				i = len(s)
+			}
+		} else {
+			end := strings.IndexByte(s[i:], ';')
+			if end < 0 {
+				end = len(s) - i
+			}
+			val = strings.TrimSpace(s[i : i+end])
+			i += end + 1
+		}
+		pairs = append(pairs, [2]string{key, val})
+	}
+	return pairs, nil
+}
+
 func encryptValue(v string) (string, error) {
 	switch strings.ToLower(strings.TrimSpace(v)) {
 	case "yes", "true", "1", "mandatory", "on":
@@ -277,7 +351,10 @@ var (
 	// Greedy up to the last "@" before a "/", so a password holding an
 	// unescaped "@" is masked whole (over-masking is the safe side).
 	userinfoPassword = regexp.MustCompile(`(://[^/@:]*:)[^/]*@`)
-	odbcPassword     = regexp.MustCompile(`(?i)((?:^|[;?&\s]|%3b)(?:pwd|password)\s*(?:=|%3d))[^;&\s]*`)
+	// A password value runs to the next separator, or is braced (plain or
+	// percent-encoded) and may then hold separators itself.
+	odbcPassword = regexp.MustCompile(`(?i)((?:^|[;?&\s]|%3b)(?:pwd|password)\s*(?:=|%3d))` +
+		`(\{(?:[^}]|\}\})*\}?|%7b(?:[^%]|%[^7]|%7[^d])*(?:%7d)?|[^;&\s]*)`)
 )
 
 // MaskURL replaces any password in a database URL or ODBC string with "***".

@@ -1,7 +1,13 @@
 -- T-SQL twins of sql/queries/sqlite/enqueue.sql.
 
 -- name: UpsertConfiguration :exec
--- Update-then-insert under UPDLOCK + SERIALIZABLE: race-free without MERGE.
+-- Update-then-insert under UPDLOCK + SERIALIZABLE: the update range-locks a
+-- missing id, so two upserts of one id cannot both insert it (no MERGE).
+-- The batch keeps the lock to the insert with a transaction of its own,
+-- which nests harmlessly (only @@TRANCOUNT moves) when the caller already
+-- runs one. XACT_ABORT makes any error roll the whole batch back, and stays
+-- on for the rest of the caller's transaction, which rolls back on any
+-- error anyway; a pooled connection's next user gets it reset.
 SET XACT_ABORT ON;
 BEGIN TRANSACTION;
 UPDATE configurations WITH (UPDLOCK, SERIALIZABLE)

@@ -1,10 +1,36 @@
 -- T-SQL twins of sql/queries/sqlite/environments.sql. "now" is
 -- COALESCE(CAST(@now AS DATETIME2), SYSUTCDATETIME()): the database's clock,
--- so workers on several hosts agree; tests pin an instant.
+-- so workers on several hosts agree; tests pin an instant. Spans of seconds
+-- are added as whole seconds plus milliseconds (see runs.sql).
 
 -- name: EnsureEnvironments :execrows
--- UPDLOCK + HOLDLOCK range-lock the missing keys, so two workers ensuring at
--- once cannot both insert the same key (no MERGE).
+-- Two steps, so the statement keeps the lock order (runs, then
+-- environments): the keys queued runs need and no environment has are read
+-- into @keys first, which holds no lock once read; only then are they
+-- inserted, each under UPDLOCK + HOLDLOCK, which range-locks a missing key
+-- so two workers ensuring at once cannot both insert it (no MERGE). The row
+-- count is the insert's alone: NOCOUNT hides the first step's.
+SET NOCOUNT ON;
+DECLARE @keys TABLE (
+    workspace_id     NVARCHAR(36)  NOT NULL,
+    configuration_id NVARCHAR(36)  NOT NULL,
+    engine_spec      NVARCHAR(400) NOT NULL,
+    deps_digest      NVARCHAR(200) NOT NULL,
+    PRIMARY KEY (workspace_id, configuration_id, engine_spec, deps_digest)
+);
+INSERT INTO @keys (workspace_id, configuration_id, engine_spec, deps_digest)
+SELECT DISTINCT r.workspace_id, r.configuration_id, r.engine_spec, r.deps_digest
+FROM runs AS r
+WHERE r.status = N'queued'
+  AND r.attempt_count < r.max_attempts
+  AND NOT EXISTS (
+      SELECT 1 FROM environments AS e
+      WHERE e.workspace_id = r.workspace_id
+        AND e.configuration_id = r.configuration_id
+        AND e.engine_spec = r.engine_spec
+        AND e.deps_digest = r.deps_digest
+  );
+SET NOCOUNT OFF;
 INSERT INTO environments (
     id, workspace_id, configuration_id, engine_spec, deps_digest,
     status, created_at, updated_at, available_at
@@ -16,12 +42,7 @@ SELECT
     COALESCE(CAST(@now AS DATETIME2), SYSUTCDATETIME()),
     COALESCE(CAST(@now AS DATETIME2), SYSUTCDATETIME()),
     COALESCE(CAST(@now AS DATETIME2), SYSUTCDATETIME())
-FROM (
-    SELECT DISTINCT r.workspace_id, r.configuration_id, r.engine_spec, r.deps_digest
-    FROM runs AS r
-    WHERE r.status = N'queued'
-      AND r.attempt_count < r.max_attempts
-) AS k
+FROM @keys AS k
 WHERE NOT EXISTS (
     SELECT 1 FROM environments AS e WITH (UPDLOCK, HOLDLOCK)
     WHERE e.workspace_id = k.workspace_id
@@ -41,8 +62,9 @@ WITH next AS (
 UPDATE next
 SET status = N'building',
     claimed_by = @worker_id,
-    claim_expires_at = DATEADD(MILLISECOND, CAST(@lease_seconds * 1000 AS INT),
-                               COALESCE(CAST(@now AS DATETIME2), SYSUTCDATETIME())),
+    claim_expires_at = DATEADD(MILLISECOND, CAST(ROUND((@lease_seconds - FLOOR(@lease_seconds)) * 1000, 0) AS INT),
+        DATEADD(SECOND, CAST(FLOOR(@lease_seconds) AS INT),
+                COALESCE(CAST(@now AS DATETIME2), SYSUTCDATETIME()))),
     attempt_count = attempt_count + 1,
     error_message = NULL,
     updated_at = COALESCE(CAST(@now AS DATETIME2), SYSUTCDATETIME())
@@ -51,8 +73,9 @@ OUTPUT inserted.id, inserted.workspace_id, inserted.configuration_id, inserted.e
 
 -- name: HeartbeatEnvironment :execrows
 UPDATE environments
-SET claim_expires_at = DATEADD(MILLISECOND, CAST(@lease_seconds * 1000 AS INT),
-                               COALESCE(CAST(@now AS DATETIME2), SYSUTCDATETIME()))
+SET claim_expires_at = DATEADD(MILLISECOND, CAST(ROUND((@lease_seconds - FLOOR(@lease_seconds)) * 1000, 0) AS INT),
+        DATEADD(SECOND, CAST(FLOOR(@lease_seconds) AS INT),
+                COALESCE(CAST(@now AS DATETIME2), SYSUTCDATETIME())))
 WHERE id = @id AND status = N'building' AND claimed_by = @worker_id;
 
 -- name: MarkEnvironmentReady :execrows
@@ -71,7 +94,7 @@ WHERE id = @id AND status = N'building' AND claimed_by = @worker_id;
 UPDATE e
 SET status = CASE WHEN d.retry = 1 THEN N'queued' ELSE N'failed' END,
     available_at = CASE WHEN d.retry = 1
-        THEN DATEADD(MILLISECOND, b.backoff_ms, c.now) ELSE e.available_at END,
+        THEN DATEADD(MILLISECOND, b.ms, DATEADD(SECOND, b.whole_s, c.now)) ELSE e.available_at END,
     error_message = @error_message,
     claimed_by = NULL,
     claim_expires_at = NULL,
@@ -82,8 +105,10 @@ CROSS APPLY (SELECT COALESCE(CAST(@now AS DATETIME2), SYSUTCDATETIME()) AS now) 
 CROSS APPLY (SELECT CASE WHEN e.attempt_count < @max_attempts THEN 1 ELSE 0 END AS retry) AS d
 CROSS APPLY (SELECT @backoff_base_seconds * POWER(CAST(2 AS FLOAT),
     CASE WHEN e.attempt_count < 1 THEN 0 WHEN e.attempt_count > 31 THEN 30 ELSE e.attempt_count - 1 END) AS seconds) AS raw
-CROSS APPLY (SELECT CAST(1000 * CASE WHEN raw.seconds > @backoff_max_seconds
-    THEN @backoff_max_seconds ELSE raw.seconds END AS INT) AS backoff_ms) AS b
+CROSS APPLY (SELECT CASE WHEN raw.seconds > @backoff_max_seconds
+    THEN @backoff_max_seconds ELSE raw.seconds END AS seconds) AS capped
+CROSS APPLY (SELECT CAST(FLOOR(capped.seconds) AS INT) AS whole_s,
+    CAST(ROUND((capped.seconds - FLOOR(capped.seconds)) * 1000, 0) AS INT) AS ms) AS b
 WHERE e.id = @id AND e.status = N'building' AND e.claimed_by = @worker_id;
 
 -- name: ReleaseEnvironment :execrows

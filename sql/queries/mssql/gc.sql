@@ -5,7 +5,8 @@ SELECT TOP (100) e.id, e.workspace_id, e.configuration_id, e.deps_digest, e.stat
 FROM environments AS e
 WHERE e.status IN (N'ready', N'failed')
   AND COALESCE(e.last_used_at, e.updated_at) <
-      DATEADD(SECOND, CAST(-86400 * @ttl_days AS INT), COALESCE(CAST(@now AS DATETIME2), SYSUTCDATETIME()))
+      DATEADD(SECOND, -CAST(ROUND((@ttl_days - FLOOR(@ttl_days)) * 86400, 0) AS INT),
+          DATEADD(DAY, -CAST(FLOOR(@ttl_days) AS INT), COALESCE(CAST(@now AS DATETIME2), SYSUTCDATETIME())))
   AND (e.claim_expires_at IS NULL
        OR e.claim_expires_at < COALESCE(CAST(@now AS DATETIME2), SYSUTCDATETIME()))
   AND NOT EXISTS (
@@ -28,7 +29,8 @@ FROM environments AS e
 WHERE e.id = @id
   AND e.status IN (N'ready', N'failed')
   AND COALESCE(e.last_used_at, e.updated_at) <
-      DATEADD(SECOND, CAST(-86400 * @ttl_days AS INT), COALESCE(CAST(@now AS DATETIME2), SYSUTCDATETIME()))
+      DATEADD(SECOND, -CAST(ROUND((@ttl_days - FLOOR(@ttl_days)) * 86400, 0) AS INT),
+          DATEADD(DAY, -CAST(FLOOR(@ttl_days) AS INT), COALESCE(CAST(@now AS DATETIME2), SYSUTCDATETIME())))
   AND (e.claim_expires_at IS NULL
        OR e.claim_expires_at < COALESCE(CAST(@now AS DATETIME2), SYSUTCDATETIME()))
   AND NOT EXISTS (
@@ -49,7 +51,8 @@ SELECT TOP (500) id, workspace_id, completed_at
 FROM runs
 WHERE status IN (N'succeeded', N'failed')
   AND completed_at <
-      DATEADD(SECOND, CAST(-86400 * @ttl_days AS INT), COALESCE(CAST(@now AS DATETIME2), SYSUTCDATETIME()))
+      DATEADD(SECOND, -CAST(ROUND((@ttl_days - FLOOR(@ttl_days)) * 86400, 0) AS INT),
+          DATEADD(DAY, -CAST(FLOOR(@ttl_days) AS INT), COALESCE(CAST(@now AS DATETIME2), SYSUTCDATETIME())))
   AND (completed_at > CAST(@after_completed_at AS DATETIME2)
        OR (completed_at = CAST(@after_completed_at AS DATETIME2) AND id > @after_id))
 ORDER BY completed_at, id;

@@ -1,6 +1,14 @@
 -- T-SQL twins of sql/queries/sqlite/runs.sql. Tables are touched in one
--- order everywhere (runs, then environments, then results) so a claim and a
--- heartbeat or ack cannot deadlock on each other.
+-- order everywhere (runs, then environments, then documents and results) so a
+-- claim and a heartbeat or ack cannot deadlock on each other; see
+-- docs/sqlserver.md, "Lock order".
+--
+-- Time arithmetic: DATEADD takes an INT, so a span of s seconds is added as
+-- FLOOR(s) seconds plus the rounded remaining milliseconds. A single
+-- DATEADD(MILLISECOND, s * 1000) would overflow past 24.8 days.
+--
+-- No table a statement with OUTPUT (without INTO) changes may carry a
+-- trigger: SQL Server refuses such a statement (error 334).
 
 -- name: ClaimRun :one
 -- READPAST skips rows other workers hold, UPDLOCK keeps the chosen row ours
@@ -25,8 +33,9 @@ WITH next AS (
 UPDATE next
 SET status = N'running',
     claimed_by = @worker_id,
-    claim_expires_at = DATEADD(MILLISECOND, CAST(@lease_seconds * 1000 AS INT),
-                               COALESCE(CAST(@now AS DATETIME2), SYSUTCDATETIME())),
+    claim_expires_at = DATEADD(MILLISECOND, CAST(ROUND((@lease_seconds - FLOOR(@lease_seconds)) * 1000, 0) AS INT),
+        DATEADD(SECOND, CAST(FLOOR(@lease_seconds) AS INT),
+                COALESCE(CAST(@now AS DATETIME2), SYSUTCDATETIME()))),
     started_at = COALESCE(started_at, COALESCE(CAST(@now AS DATETIME2), SYSUTCDATETIME())),
     attempt_count = attempt_count + 1,
     error_message = NULL
@@ -37,8 +46,9 @@ OUTPUT inserted.id, inserted.workspace_id, inserted.configuration_id, inserted.i
 
 -- name: HeartbeatRun :execrows
 UPDATE runs
-SET claim_expires_at = DATEADD(MILLISECOND, CAST(@lease_seconds * 1000 AS INT),
-                               COALESCE(CAST(@now AS DATETIME2), SYSUTCDATETIME()))
+SET claim_expires_at = DATEADD(MILLISECOND, CAST(ROUND((@lease_seconds - FLOOR(@lease_seconds)) * 1000, 0) AS INT),
+        DATEADD(SECOND, CAST(FLOOR(@lease_seconds) AS INT),
+                COALESCE(CAST(@now AS DATETIME2), SYSUTCDATETIME())))
 WHERE id = @id AND status = N'running' AND claimed_by = @worker_id;
 
 -- name: CompleteRun :execrows
@@ -56,7 +66,7 @@ WHERE id = @id AND status = N'running' AND claimed_by = @worker_id;
 UPDATE r
 SET status = CASE WHEN d.retry = 1 THEN N'queued' ELSE N'failed' END,
     available_at = CASE WHEN d.retry = 1
-        THEN DATEADD(MILLISECOND, b.backoff_ms, c.now) ELSE r.available_at END,
+        THEN DATEADD(MILLISECOND, b.ms, DATEADD(SECOND, b.whole_s, c.now)) ELSE r.available_at END,
     completed_at = CASE WHEN d.retry = 1 THEN NULL ELSE c.now END,
     claimed_by = CASE WHEN d.retry = 1 THEN NULL ELSE r.claimed_by END,
     exit_code = @exit_code,
@@ -69,8 +79,10 @@ CROSS APPLY (SELECT CASE WHEN @retryable = 1 AND r.attempt_count < r.max_attempt
     THEN 1 ELSE 0 END AS retry) AS d
 CROSS APPLY (SELECT @backoff_base_seconds * POWER(CAST(2 AS FLOAT),
     CASE WHEN r.attempt_count < 1 THEN 0 WHEN r.attempt_count > 31 THEN 30 ELSE r.attempt_count - 1 END) AS seconds) AS raw
-CROSS APPLY (SELECT CAST(1000 * CASE WHEN raw.seconds > @backoff_max_seconds
-    THEN @backoff_max_seconds ELSE raw.seconds END AS INT) AS backoff_ms) AS b
+CROSS APPLY (SELECT CASE WHEN raw.seconds > @backoff_max_seconds
+    THEN @backoff_max_seconds ELSE raw.seconds END AS seconds) AS capped
+CROSS APPLY (SELECT CAST(FLOOR(capped.seconds) AS INT) AS whole_s,
+    CAST(ROUND((capped.seconds - FLOOR(capped.seconds)) * 1000, 0) AS INT) AS ms) AS b
 WHERE r.id = @id AND r.status = N'running' AND r.claimed_by = @worker_id;
 
 -- name: ReleaseRun :execrows
@@ -93,7 +105,7 @@ WITH expired AS (
 UPDATE x
 SET status = CASE WHEN x.attempt_count < x.max_attempts THEN N'queued' ELSE N'failed' END,
     available_at = CASE WHEN x.attempt_count < x.max_attempts
-        THEN DATEADD(MILLISECOND, b.backoff_ms, c.now) ELSE x.available_at END,
+        THEN DATEADD(MILLISECOND, b.ms, DATEADD(SECOND, b.whole_s, c.now)) ELSE x.available_at END,
     completed_at = CASE WHEN x.attempt_count < x.max_attempts THEN NULL ELSE c.now END,
     error_message = N'lease expired',
     claimed_by = NULL,
@@ -103,8 +115,10 @@ FROM expired AS x
 CROSS APPLY (SELECT COALESCE(CAST(@now AS DATETIME2), SYSUTCDATETIME()) AS now) AS c
 CROSS APPLY (SELECT @backoff_base_seconds * POWER(CAST(2 AS FLOAT),
     CASE WHEN x.attempt_count < 1 THEN 0 WHEN x.attempt_count > 31 THEN 30 ELSE x.attempt_count - 1 END) AS seconds) AS raw
-CROSS APPLY (SELECT CAST(1000 * CASE WHEN raw.seconds > @backoff_max_seconds
-    THEN @backoff_max_seconds ELSE raw.seconds END AS INT) AS backoff_ms) AS b;
+CROSS APPLY (SELECT CASE WHEN raw.seconds > @backoff_max_seconds
+    THEN @backoff_max_seconds ELSE raw.seconds END AS seconds) AS capped
+CROSS APPLY (SELECT CAST(FLOOR(capped.seconds) AS INT) AS whole_s,
+    CAST(ROUND((capped.seconds - FLOOR(capped.seconds)) * 1000, 0) AS INT) AS ms) AS b;
 
 -- name: FailRunsOfFailedEnvironments :many
 WITH doomed AS (
@@ -129,7 +143,7 @@ WITH exhausted AS (
     SELECT TOP (500) *
     FROM runs WITH (UPDLOCK, READPAST, ROWLOCK, READCOMMITTEDLOCK)
     WHERE status = N'queued' AND attempt_count >= max_attempts
-    ORDER BY created_at
+    ORDER BY available_at, created_at
 )
 UPDATE exhausted
 SET status = N'failed',

@@ -51,7 +51,7 @@ CREATE TABLE documents (
 );
 
 CREATE TABLE document_events (
-    cursor           BIGINT IDENTITY(1, 1) NOT NULL CONSTRAINT pk_document_events PRIMARY KEY,
+    [cursor]         BIGINT IDENTITY(1, 1) NOT NULL CONSTRAINT pk_document_events PRIMARY KEY,
     workspace_id     NVARCHAR(36) NOT NULL,
     document_id      NVARCHAR(36) NOT NULL,
     event_type       NVARCHAR(40) NOT NULL,
@@ -60,7 +60,8 @@ CREATE TABLE document_events (
 );
 
 -- The API's change feed reads events of one workspace after a cursor.
-CREATE INDEX ix_document_events_workspace ON document_events (workspace_id, cursor);
+-- CURSOR is a reserved word in T-SQL, so the column is always bracketed.
+CREATE INDEX ix_document_events_workspace ON document_events (workspace_id, [cursor]);
 
 -- +goose StatementBegin
 CREATE TRIGGER tr_documents_insert ON documents AFTER INSERT AS
@@ -111,16 +112,21 @@ CREATE TABLE runs (
     completed_at      DATETIME2 NULL
 );
 
--- ClaimRun: seek the oldest due queued run; the INCLUDE columns answer the
--- environment-key join and the attempt check without a lookup.
+-- ClaimRun: seek the oldest due queued run in index order (no sort); the
+-- INCLUDE columns answer the attempt check and the environment-key probe
+-- without a lookup, so only the claimed row is read from the table.
+-- EnsureEnvironments, FailExhaustedRuns and CountPendingWork read queued
+-- runs from it alone too.
 CREATE INDEX ix_runs_claim ON runs (status, available_at, created_at)
     INCLUDE (attempt_count, max_attempts, workspace_id, configuration_id, engine_spec, deps_digest);
 -- ExpireRunLeases: running runs past their lease.
 CREATE INDEX ix_runs_lease ON runs (status, claim_expires_at);
 -- EnsureEnvironments, FailRunsOfFailedEnvironments and GC's "no live run" check, by environment key.
 CREATE INDEX ix_runs_env_key ON runs (workspace_id, configuration_id, engine_spec, deps_digest, status);
--- ListExpiredRunArtifacts: terminal runs by completion time.
-CREATE INDEX ix_runs_completed ON runs (status, completed_at);
+-- ListExpiredRunArtifacts: terminal runs in (completed_at, id) order, so each
+-- page is a range seek that stops after 500 rows instead of sorting every
+-- expired run (only terminal runs have a completed_at).
+CREATE INDEX ix_runs_completed ON runs (completed_at, id) INCLUDE (status, workspace_id);
 
 CREATE TABLE run_metrics (
     run_id                      NVARCHAR(36) NOT NULL CONSTRAINT pk_run_metrics PRIMARY KEY

@@ -1,0 +1,8 @@
+-- Test-only: a fresh, empty database for one live test, with
+-- READ_COMMITTED_SNAPSHOT ON when @p2 is 1 (Azure SQL's default) and OFF
+-- otherwise (a new SQL Server database's default). @p1 is its name.
+DECLARE @sql NVARCHAR(400) = N'CREATE DATABASE ' + QUOTENAME(@p1) + N';';
+EXEC (@sql);
+SET @sql = N'ALTER DATABASE ' + QUOTENAME(@p1) + N' SET READ_COMMITTED_SNAPSHOT '
+    + CASE WHEN @p2 = 1 THEN N'ON' ELSE N'OFF' END + N' WITH ROLLBACK IMMEDIATE;';
+EXEC (@sql);

@@ -1,0 +1,205 @@
+package store_test
+
+// Static checks of the T-SQL that SQL Server would refuse at run time but
+// that a parser alone lets through. They complement the checks of
+// internal/twins (every twin and migration parses and binds, the schemas
+// agree, claims carry their hints, time parameters are cast).
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/sqlc-dev/teesql/parser"
+
+	"github.com/ade-dev/ade-worker/gen/db"
+	"github.com/ade-dev/ade-worker/internal/twins"
+)
+
+const (
+	twinDir      = "../../sql/queries/mssql"
+	migrationDir = "../../sql/schema/mssql"
+)
+
+// reservedTSQL are SQL Server's reserved keywords. Unbracketed as a name
+// they are a syntax error on SQL Server, though teesql reads some of them
+// (CURSOR, for one) as plain identifiers.
+var reservedTSQL = strings.Fields(`
+ADD ALL ALTER AND ANY AS ASC AUTHORIZATION BACKUP BEGIN BETWEEN BREAK BROWSE
+BULK BY CASCADE CASE CHECK CHECKPOINT CLOSE CLUSTERED COALESCE COLLATE COLUMN
+COMMIT COMPUTE CONSTRAINT CONTAINS CONTAINSTABLE CONTINUE CONVERT CREATE CROSS
+CURRENT CURRENT_DATE CURRENT_TIME CURRENT_TIMESTAMP CURRENT_USER CURSOR
+DATABASE DBCC DEALLOCATE DECLARE DEFAULT DELETE DENY DESC DISK DISTINCT
+DISTRIBUTED DOUBLE DROP DUMP ELSE END ERRLVL ESCAPE EXCEPT EXEC EXECUTE EXISTS
+EXIT EXTERNAL FETCH FILE FILLFACTOR FOR FOREIGN FREETEXT FREETEXTTABLE FROM
+FULL FUNCTION GOTO GRANT GROUP HAVING HOLDLOCK IDENTITY IDENTITY_INSERT
+IDENTITYCOL IF IN INDEX INNER INSERT INTERSECT INTO IS JOIN KEY KILL LEFT LIKE
+LINENO LOAD MERGE NATIONAL NOCHECK NONCLUSTERED NOT NULL NULLIF OF OFF OFFSETS
+ON OPEN OPENDATASOURCE OPENQUERY OPENROWSET OPENXML OPTION OR ORDER OUTER OVER
+PERCENT PIVOT PLAN PRECISION PRIMARY PRINT PROC PROCEDURE PUBLIC RAISERROR
+READ READTEXT RECONFIGURE REFERENCES REPLICATION RESTORE RESTRICT RETURN REVERT
+REVOKE RIGHT ROLLBACK ROWCOUNT ROWGUIDCOL RULE SAVE SCHEMA SECURITYAUDIT SELECT
+SEMANTICKEYPHRASETABLE SEMANTICSIMILARITYDETAILSTABLE SEMANTICSIMILARITYTABLE
+SESSION_USER SET SETUSER SHUTDOWN SOME STATISTICS SYSTEM_USER TABLE
+TABLESAMPLE TEXTSIZE THEN TO TOP TRAN TRANSACTION TRIGGER TRUNCATE TRY_CONVERT
+TSEQUAL UNION UNIQUE UNPIVOT UPDATE UPDATETEXT USE USER VALUES VARYING VIEW
+WAITFOR WHEN WHERE WHILE WITH WITHIN WRITETEXT`)
+
+// tsqlUnit is one piece of T-SQL sent as a whole: a twin or a migration chunk.
+type tsqlUnit struct {
+	where string // the file and, for a twin, the query name
+	file  string
+	line  int // line of the file the text starts on
+	text  string
+}
+
+func tsqlUnits(t *testing.T) (twinUnits, migrationUnits []tsqlUnit) {
+	t.Helper()
+	tws, err := twins.ReadDir(twinDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tw := range tws {
+		twinUnits = append(twinUnits, tsqlUnit{fmt.Sprintf("%s: %s", filepath.Base(tw.File), tw.Name), filepath.Base(tw.File), tw.BodyLine, tw.Text})
+	}
+	migrations, err := twins.ReadMigrations(migrationDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range migrations {
+		for _, c := range append(slices.Clone(m.Up), m.Down...) {
+			migrationUnits = append(migrationUnits, tsqlUnit{filepath.Base(m.File), filepath.Base(m.File), c.Line, c.Text})
+		}
+	}
+	if len(twinUnits) == 0 || len(migrationUnits) == 0 {
+		t.Fatalf("found %d twins and %d migration chunks", len(twinUnits), len(migrationUnits))
+	}
+	return twinUnits, migrationUnits
+}
+
+// ast parses text and returns its syntax tree in teesql's JSON form.
+func ast(t *testing.T, u tsqlUnit) map[string]any {
+	t.Helper()
+	script, err := parser.Parse(context.Background(), strings.NewReader(u.text))
+	if err != nil {
+		t.Fatalf("%s: does not parse: %v", u.where, err)
+	}
+	raw, err := parser.MarshalScript(script)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var root map[string]any
+	if err := json.Unmarshal(raw, &root); err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+// walk calls fn for every object of the tree, parents first.
+func walk(v any, fn func(n map[string]any)) {
+	switch v := v.(type) {
+	case map[string]any:
+		fn(v)
+		for _, c := range v {
+			walk(c, fn)
+		}
+	case []any:
+		for _, c := range v {
+			walk(c, fn)
+		}
+	}
+}
+
+func TestTSQLNamesAreNotReservedWords(t *testing.T) {
+	twinUnits, migrationUnits := tsqlUnits(t)
+	for _, u := range append(twinUnits, migrationUnits...) {
+		walk(ast(t, u), func(n map[string]any) {
+			if n["$type"] != "Identifier" || n["QuoteType"] != "NotQuoted" {
+				return
+			}
+			name, _ := n["Value"].(string)
+			if slices.Contains(reservedTSQL, strings.ToUpper(name)) {
+				line, _ := n["StartLine"].(float64)
+				t.Errorf("%s:%d (%s): %q is a reserved word in T-SQL; write [%s]", u.file, u.line+int(line)-1, u.where, name, name)
+			}
+		})
+	}
+}
+
+// A statement with OUTPUT but no INTO may not change a table that has an
+// enabled trigger (error 334). The twins that return rows with OUTPUT
+// must stay off the tables the migrations put triggers on.
+func TestOutputTwinsAvoidTablesWithTriggers(t *testing.T) {
+	twinUnits, migrationUnits := tsqlUnits(t)
+	triggered := map[string]bool{}
+	for _, u := range migrationUnits {
+		walk(ast(t, u), func(n map[string]any) {
+			if n["$type"] == "TriggerObject" {
+				triggered[strings.ToLower(baseName(n["Name"]))] = true
+			}
+		})
+	}
+	if !triggered["documents"] {
+		t.Fatalf("found triggers on %v; the migrations put two on documents", triggered)
+	}
+	outputs := 0
+	for _, u := range twinUnits {
+		root := ast(t, u)
+		hasOutput := false
+		var tables []string
+		walk(root, func(n map[string]any) {
+			switch n["$type"] {
+			case "OutputClause":
+				hasOutput = true
+			case "NamedTableReference":
+				tables = append(tables, strings.ToLower(baseName(n["SchemaObject"])))
+			}
+		})
+		if !hasOutput {
+			continue
+		}
+		outputs++
+		for _, name := range tables {
+			if triggered[name] {
+				t.Errorf("%s: uses OUTPUT without INTO and touches %s, which has a trigger", u.where, name)
+			}
+		}
+	}
+	if outputs == 0 {
+		t.Fatal("no twin uses OUTPUT; the claims should")
+	}
+}
+
+// baseName is the last part of a SchemaObjectName node.
+func baseName(v any) string {
+	n, _ := v.(map[string]any)
+	id, _ := n["BaseIdentifier"].(map[string]any)
+	s, _ := id["Value"].(string)
+	return s
+}
+
+// No statement comes near SQL Server's 2,100 parameters per request: the
+// result inserts send their rows as one JSON parameter (OPENJSON), never as
+// a multi-row VALUES list.
+func TestTwinsStayFarBelowTheParameterLimit(t *testing.T) {
+	param := regexp.MustCompile(`@p([0-9]+)\b`)
+	for name, text := range db.MSSQLQueries() {
+		seen := map[string]bool{}
+		for _, m := range param.FindAllStringSubmatch(text, -1) {
+			seen[m[1]] = true
+		}
+		if len(seen) > 100 {
+			t.Errorf("%s sends %d parameters; SQL Server takes at most 2,100 per request, and rows belong in one JSON parameter", name, len(seen))
+		}
+	}
+	for _, name := range []string{"InsertRunFields", "InsertRunTableColumns"} {
+		if !strings.Contains(db.MSSQLQueries()[name], "OPENJSON(@p2)") {
+			t.Errorf("%s does not read its rows from one JSON parameter with OPENJSON", name)
+		}
+	}
+}
