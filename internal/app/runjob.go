@@ -278,7 +278,10 @@ func (w *Worker) finishRun(ctx context.Context, run claimedRun, out runOutcome, 
 			}
 			return n, nil
 		})
-		w.afterAck(n, err, "released", log)
+		if !w.afterAck(n, err, "released", log) {
+			// The claim was gone (or the write failed): nothing was released.
+			return
+		}
 		reason := "worker shutting down"
 		if out.release {
 			reason = out.err
