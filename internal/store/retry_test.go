@@ -188,7 +188,7 @@ func (r *oneRow) Next(dest []driver.Value) error {
 
 type flakyConnector struct{ d flakyDriver }
 
-func (c flakyConnector) Connect(context.Context) (driver.Conn, error) { return flakyConn{c.d}, nil }
+func (c flakyConnector) Connect(context.Context) (driver.Conn, error) { return flakyConn(c), nil }
 func (c flakyConnector) Driver() driver.Driver                        { return c.d }
 
 // flakyDB is a pool over flakyDriver and the number of statements it saw.

@@ -334,7 +334,7 @@ func encryptValue(v string) (string, error) {
 	case "disable":
 		return "disable", nil
 	}
-	return "", fmt.Errorf("Encrypt: %q is not one of yes, no, strict", v)
+	return "", fmt.Errorf("option Encrypt=%q is not one of yes, no, mandatory, optional, strict or disable", v)
 }
 
 func yesNo(v string) (bool, error) {
