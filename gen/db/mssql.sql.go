@@ -46,7 +46,7 @@ EXEC @result = sp_getapplock
 IF @result < 0
     THROW 50001, N'could not take the ade-worker migration lock (sp_getapplock)', 1;`,
 	},
-	// sql/queries/mssql/environments.sql:54
+	// sql/queries/mssql/environments.sql:55
 	claimEnvironment: {
 		name: "ClaimEnvironment",
 		text: `-- name: ClaimEnvironment :one
@@ -232,12 +232,13 @@ END;`,
 -- so two workers ensuring at once cannot both insert it (no MERGE). The row
 -- count is the insert's alone: NOCOUNT hides the first step's.
 SET NOCOUNT ON;
+-- (@keys has no key: DISTINCT already makes its rows unique, and the four
+-- columns can be longer than a clustered key's 900 bytes.)
 DECLARE @keys TABLE (
     workspace_id     NVARCHAR(36)  NOT NULL,
     configuration_id NVARCHAR(36)  NOT NULL,
     engine_spec      NVARCHAR(400) NOT NULL,
-    deps_digest      NVARCHAR(200) NOT NULL,
-    PRIMARY KEY (workspace_id, configuration_id, engine_spec, deps_digest)
+    deps_digest      NVARCHAR(200) NOT NULL
 );
 INSERT INTO @keys (workspace_id, configuration_id, engine_spec, deps_digest)
 SELECT DISTINCT r.workspace_id, r.configuration_id, r.engine_spec, r.deps_digest
@@ -272,7 +273,7 @@ WHERE NOT EXISTS (
       AND e.deps_digest = k.deps_digest
 );`,
 	},
-	// sql/queries/mssql/environments.sql:124
+	// sql/queries/mssql/environments.sql:125
 	expireEnvironmentLeases: {
 		name: "ExpireEnvironmentLeases",
 		text: `-- name: ExpireEnvironmentLeases :many
@@ -321,7 +322,7 @@ CROSS APPLY (SELECT CASE WHEN raw.seconds > @p2
 CROSS APPLY (SELECT CAST(FLOOR(capped.seconds) AS INT) AS whole_s,
     CAST(ROUND((capped.seconds - FLOOR(capped.seconds)) * 1000, 0) AS INT) AS ms) AS b;`,
 	},
-	// sql/queries/mssql/environments.sql:92
+	// sql/queries/mssql/environments.sql:93
 	failEnvironmentBuild: {
 		name: "FailEnvironmentBuild",
 		text: `-- name: FailEnvironmentBuild :one
@@ -419,7 +420,7 @@ SELECT id, workspace_id, original_filename, stored_uri, version, deleted_at
 FROM documents
 WHERE id = @p1 AND workspace_id = @p2;`,
 	},
-	// sql/queries/mssql/environments.sql:160
+	// sql/queries/mssql/environments.sql:161
 	getEnvironment: {
 		name: "GetEnvironment",
 		text: `-- name: GetEnvironment :one
@@ -456,7 +457,7 @@ SELECT run_id, evaluation_outcome,
 FROM run_metrics
 WHERE run_id = @p1;`,
 	},
-	// sql/queries/mssql/environments.sql:74
+	// sql/queries/mssql/environments.sql:75
 	heartbeatEnvironment: {
 		name: "HeartbeatEnvironment",
 		text: `-- name: HeartbeatEnvironment :execrows
@@ -642,7 +643,7 @@ FROM runs
 WHERE status = N'running'
 ORDER BY claim_expires_at;`,
 	},
-	// sql/queries/mssql/environments.sql:81
+	// sql/queries/mssql/environments.sql:82
 	markEnvironmentReady: {
 		name: "MarkEnvironmentReady",
 		text: `-- name: MarkEnvironmentReady :execrows
@@ -665,7 +666,7 @@ FROM runs
 WHERE status = N'queued'
 ORDER BY available_at, created_at;`,
 	},
-	// sql/queries/mssql/environments.sql:114
+	// sql/queries/mssql/environments.sql:115
 	releaseEnvironment: {
 		name: "ReleaseEnvironment",
 		text: `-- name: ReleaseEnvironment :execrows
@@ -696,7 +697,7 @@ SET status = N'queued',
     available_at = COALESCE(CAST(@p1 AS DATETIME2), SYSUTCDATETIME())
 WHERE id = @p2 AND status = N'running' AND claimed_by = @p3;`,
 	},
-	// sql/queries/mssql/environments.sql:151
+	// sql/queries/mssql/environments.sql:152
 	requeueEnvironment: {
 		name: "RequeueEnvironment",
 		text: `-- name: RequeueEnvironment :execrows
@@ -740,7 +741,7 @@ IF @@ROWCOUNT = 0
             COALESCE(CAST(@p3 AS DATETIME2), SYSUTCDATETIME()));
 COMMIT TRANSACTION;`,
 	},
-	// sql/queries/mssql/environments.sql:141
+	// sql/queries/mssql/environments.sql:142
 	useEnvironment: {
 		name: "UseEnvironment",
 		text: `-- name: UseEnvironment :one

@@ -11,12 +11,13 @@
 -- so two workers ensuring at once cannot both insert it (no MERGE). The row
 -- count is the insert's alone: NOCOUNT hides the first step's.
 SET NOCOUNT ON;
+-- (@keys has no key: DISTINCT already makes its rows unique, and the four
+-- columns can be longer than a clustered key's 900 bytes.)
 DECLARE @keys TABLE (
     workspace_id     NVARCHAR(36)  NOT NULL,
     configuration_id NVARCHAR(36)  NOT NULL,
     engine_spec      NVARCHAR(400) NOT NULL,
-    deps_digest      NVARCHAR(200) NOT NULL,
-    PRIMARY KEY (workspace_id, configuration_id, engine_spec, deps_digest)
+    deps_digest      NVARCHAR(200) NOT NULL
 );
 INSERT INTO @keys (workspace_id, configuration_id, engine_spec, deps_digest)
 SELECT DISTINCT r.workspace_id, r.configuration_id, r.engine_spec, r.deps_digest
