@@ -611,3 +611,47 @@ func TestStatus(t *testing.T) {
 		}
 	}
 }
+
+func TestLogFormatAndLevel(t *testing.T) {
+	f := newFixture(t)
+	f.environ = f.with("ADE_WORKER_AUTO_CREATE_SCHEMA=1", "ADE_WORKER_POLL_INTERVAL=0.05", "ADE_WORKER_ID=log-test-worker")
+	lines := func(r result) []string {
+		t.Helper()
+		if r.code != 0 {
+			t.Fatalf("run --drain: %s", r)
+		}
+		return strings.Split(strings.TrimSpace(r.stderr), "\n")
+	}
+
+	// Text by default, at INFO.
+	text := lines(f.main("run", "--drain"))
+	for _, l := range text {
+		if !strings.HasPrefix(l, "time=") || !strings.Contains(l, " level=") {
+			t.Errorf("not a text log line: %q", l)
+		}
+	}
+	if !strings.Contains(text[0], `msg="effective settings"`) || !strings.Contains(text[0], "settings.ADE_WORKER_ID=log-test-worker") {
+		t.Errorf("the first line is not the effective settings: %q", text[0])
+	}
+	if !strings.Contains(strings.Join(text, "\n"), `msg="worker started" worker_id=log-test-worker`) {
+		t.Errorf("no start line naming the worker:\n%s", strings.Join(text, "\n"))
+	}
+
+	// JSON on request: every line one object with a level and a message.
+	for _, l := range lines(runMain(f.with("ADE_WORKER_LOG_FORMAT=json"), "run", "--drain")) {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(l), &rec); err != nil || rec["level"] == nil || rec["msg"] == nil || rec["time"] == nil {
+			t.Errorf("not a JSON log line: %q (%v)", l, err)
+		}
+	}
+
+	// The level filters: at WARNING a clean drain says nothing; the level
+	// is read case-insensitively.
+	if r := runMain(f.with("ADE_WORKER_LOG_LEVEL=WARNING"), "run", "--drain"); r.code != 0 || r.stderr != "" {
+		t.Errorf("at WARNING: %s", r)
+	}
+	debug := lines(runMain(f.with("ADE_WORKER_LOG_LEVEL=debug"), "run", "--drain"))
+	if !strings.Contains(debug[0], "settings.ADE_WORKER_LOG_LEVEL=DEBUG") {
+		t.Errorf("at debug: %q", debug[0])
+	}
+}
