@@ -1,0 +1,2 @@
+-- Test-only: a run whose document row is gone.
+DELETE FROM documents WHERE id = @id;

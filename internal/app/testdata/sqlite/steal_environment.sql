@@ -1,0 +1,6 @@
+-- Test-only: another worker takes over a building environment's claim, with
+-- a lease an hour long so no sweep touches it during the test.
+UPDATE environments
+SET claimed_by = @worker_id,
+    claim_expires_at = strftime('%Y-%m-%d %H:%M:%f000', 'now', '+1 hours')
+WHERE id = @id AND status = 'building';
