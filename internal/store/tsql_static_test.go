@@ -203,3 +203,150 @@ func TestTwinsStayFarBelowTheParameterLimit(t *testing.T) {
 		}
 	}
 }
+
+// Every key SQL Server builds an index on fits its size limit: 900 bytes
+// for a clustered index (a primary key, unless it says NONCLUSTERED) and
+// 1,700 for a nonclustered one (SQL Server 2016 and later). A longer key
+// is created with a warning and then refuses the rows that fill it.
+func TestIndexKeysFitSQLServerLimits(t *testing.T) {
+	_, migrationUnits := tsqlUnits(t)
+	columns := map[string]map[string]int{} // table -> column -> key bytes (-1: not indexable)
+	type key struct {
+		name, table string
+		cols        []string
+		clustered   bool
+	}
+	var keys []key
+	for _, u := range migrationUnits {
+		walk(ast(t, u), func(n map[string]any) {
+			switch n["$type"] {
+			case "CreateTableStatement":
+				table := strings.ToLower(baseName(n["SchemaObjectName"]))
+				columns[table] = map[string]int{}
+				def, _ := n["Definition"].(map[string]any)
+				for _, c := range list(def["ColumnDefinitions"]) {
+					col := strings.ToLower(identValue(c["ColumnIdentifier"]))
+					columns[table][col] = keyBytes(t, u, table, col, c["DataType"])
+					for _, con := range list(c["Constraints"]) {
+						if con["$type"] == "UniqueConstraintDefinition" {
+							keys = append(keys, key{identValue(con["ConstraintIdentifier"]), table, []string{col}, clusteredKey(con)})
+						}
+					}
+				}
+				for _, con := range list(def["TableConstraints"]) {
+					if con["$type"] == "UniqueConstraintDefinition" {
+						keys = append(keys, key{identValue(con["ConstraintIdentifier"]), table, columnNames(con["Columns"]), clusteredKey(con)})
+					}
+				}
+			case "CreateIndexStatement":
+				clustered, _ := n["Clustered"].(bool)
+				keys = append(keys, key{identValue(n["Name"]), strings.ToLower(baseName(n["OnName"])), columnNames(n["Columns"]), clustered})
+			}
+		})
+	}
+	if len(keys) < 10 {
+		t.Fatalf("found only %d keys in the migrations", len(keys))
+	}
+	for _, k := range keys {
+		total := 0
+		for _, c := range k.cols {
+			b, ok := columns[k.table][c]
+			switch {
+			case !ok:
+				t.Errorf("%s: no column %s.%s", k.name, k.table, c)
+			case b < 0:
+				t.Errorf("%s: %s.%s is (MAX) and cannot be an index key", k.name, k.table, c)
+			}
+			total += b
+		}
+		limit := 1700
+		if k.clustered {
+			limit = 900
+		}
+		if total > limit {
+			t.Errorf("%s on %s %v: key of up to %d bytes, over SQL Server's %d-byte limit", k.name, k.table, k.cols, total, limit)
+		}
+	}
+}
+
+// keyBytes is the most bytes a column of type dt takes in an index key.
+func keyBytes(t *testing.T, u tsqlUnit, table, col string, dt any) int {
+	t.Helper()
+	d, _ := dt.(map[string]any)
+	size := -1
+	if ps := list(d["Parameters"]); len(ps) > 0 {
+		switch ps[0]["$type"] {
+		case "IntegerLiteral":
+			fmt.Sscan(ps[0]["Value"].(string), &size)
+		case "MaxLiteral":
+			size = -1
+		}
+	}
+	switch opt, _ := d["SqlDataTypeOption"].(string); opt {
+	case "NVarChar", "NChar":
+		if size < 0 {
+			return -1
+		}
+		return 2 * size
+	case "VarChar", "Char", "VarBinary", "Binary":
+		return size
+	case "BigInt", "Float", "DateTime", "DateTime2", "DateTimeOffset":
+		return 8
+	case "Int", "Real":
+		return 4
+	case "SmallInt":
+		return 2
+	case "TinyInt", "Bit":
+		return 1
+	case "UniqueIdentifier":
+		return 16
+	case "Date":
+		return 3
+	default:
+		t.Fatalf("%s: %s.%s has type %q, whose key size this test does not know yet", u.where, table, col, opt)
+		return 0
+	}
+}
+
+func clusteredKey(con map[string]any) bool {
+	if c, ok := con["Clustered"].(bool); ok {
+		return c
+	}
+	primary, _ := con["IsPrimaryKey"].(bool)
+	return primary
+}
+
+func list(v any) []map[string]any {
+	var out []map[string]any
+	for _, x := range asSlice(v) {
+		if m, ok := x.(map[string]any); ok {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func asSlice(v any) []any {
+	s, _ := v.([]any)
+	return s
+}
+
+func identValue(v any) string {
+	n, _ := v.(map[string]any)
+	s, _ := n["Value"].(string)
+	return s
+}
+
+// columnNames are the column names of a list of ColumnWithSortOrder.
+func columnNames(v any) []string {
+	var names []string
+	for _, c := range list(v) {
+		ref, _ := c["Column"].(map[string]any)
+		mp, _ := ref["MultiPartIdentifier"].(map[string]any)
+		ids := list(mp["Identifiers"])
+		if len(ids) > 0 {
+			names = append(names, strings.ToLower(identValue(ids[len(ids)-1])))
+		}
+	}
+	return names
+}
