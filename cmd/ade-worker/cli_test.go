@@ -7,6 +7,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"io/fs"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -653,5 +654,19 @@ func TestLogFormatAndLevel(t *testing.T) {
 	debug := lines(runMain(f.with("ADE_WORKER_LOG_LEVEL=debug"), "run", "--drain"))
 	if !strings.Contains(debug[0], "settings.ADE_WORKER_LOG_LEVEL=DEBUG") {
 		t.Errorf("at debug: %q", debug[0])
+	}
+}
+
+func TestRunRefusesABusyHTTPAddress(t *testing.T) {
+	f := newFixture(t)
+	f.mustMain("migrate", "up")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	r := runMain(f.with("ADE_WORKER_HTTP_ADDR="+ln.Addr().String()), "run")
+	if r.code != exitFailure || !strings.Contains(r.stderr, "ADE_WORKER_HTTP_ADDR") || !strings.Contains(r.stderr, "address already in use") {
+		t.Errorf("run with its HTTP address taken: %s", r)
 	}
 }
