@@ -5,10 +5,12 @@ package app_test
 
 import (
 	"database/sql"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
+	"syscall"
 	"testing"
 	"time"
 
@@ -364,6 +366,44 @@ exec sleep 300`)
 		}
 		if got := workerEvents(h.runEvents(e.RunID), "run."); slices.Contains(got, "run.released") {
 			t.Errorf("worker events = %q; the run was not released by this worker", got)
+		}
+	})
+}
+
+// TestShutdownKeepsAFinishedRun stops a worker whose engine finishes within
+// the grace period, but whose output stays open past it (a process that left
+// the engine's group still holds it): the engine was not stopped, so the
+// run's real outcome is recorded rather than thrown away by a release.
+func TestShutdownKeepsAFinishedRun(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		h := newHarness(t, st, "ADE_WORKER_SHUTDOWN_GRACE_SECONDS=2")
+		e := h.enqueue("members.csv", nil)
+		engine := h.fakeEngine("engine", `setsid sleep 30 &
+echo $! > "$DIR/escaped.pid"
+echo $$ > "$DIR/engine.pid"
+sleep 0.2
+`+fakeSucceed)
+		t.Cleanup(func() {
+			if b, err := os.ReadFile(filepath.Join(h.dir, "escaped.pid")); err == nil {
+				var pid int
+				if _, err := fmt.Sscan(string(b), &pid); err == nil && pid > 0 {
+					_ = syscall.Kill(pid, syscall.SIGKILL)
+				}
+			}
+		})
+		h.readyEnvironment(engine)
+		wr := h.start(h.worker())
+		h.waitFor("the engine to start", h.exists("engine.pid"))
+		if err := wr.stop(t); err != nil {
+			t.Fatalf("worker: %v", err)
+		}
+		run := h.run(e.RunID)
+		if run.Status != "succeeded" || run.AttemptCount != 1 || run.OutputPath.String != "output/normalized.csv" {
+			t.Errorf("run row = %+v; want succeeded: the engine finished before the grace ran out", run)
+		}
+		if got := workerEvents(h.runEvents(e.RunID), "run."); !slices.Equal(got, []string{"run.start", "run.engine.start", "run.complete"}) {
+			t.Errorf("worker events = %q", got)
 		}
 	})
 }

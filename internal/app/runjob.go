@@ -32,7 +32,11 @@ type runOutcome struct {
 	// meet the same input.
 	retryable bool
 	// release gives the run back without spending its attempt.
-	release    bool
+	release bool
+	// stopped is set when the job's cancellation interrupted the attempt:
+	// the engine was stopped, or never started. Only such an attempt is
+	// released at shutdown; one that ended by itself is recorded.
+	stopped    bool
 	requeueEnv bool
 	exitCode   *int
 	err        string
@@ -167,6 +171,9 @@ func (w *Worker) execute(ctx context.Context, run claimedRun, rp paths.RunPaths,
 
 	res, err := engine.Run(ctx, spec)
 	if err != nil {
+		if ctx.Err() != nil {
+			return runOutcome{stopped: true, err: "stopped before the engine started: " + context.Cause(ctx).Error()}
+		}
 		return failed(true, "start engine: %v", err)
 	}
 	out := runOutcome{engineCPU: res.UserCPU + res.SysCPU, engineWall: res.Duration}
@@ -174,6 +181,7 @@ func (w *Worker) execute(ctx context.Context, run claimedRun, rp paths.RunPaths,
 	out.exitCode = &code
 	switch {
 	case res.Canceled:
+		out.stopped = true
 		out.err = "stopped: " + context.Cause(ctx).Error()
 		return out
 	case res.TimedOut:
@@ -265,7 +273,10 @@ func (w *Worker) finishRun(ctx context.Context, run claimedRun, out runOutcome, 
 	// The job's own context may be cancelled (shutdown); the ack must still
 	// go out, so it gets a context of its own.
 	actx := context.WithoutCancel(ctx)
-	if errors.Is(cause, errShutdown) || out.release {
+	// A shutdown gives the run back only when it interrupted the attempt:
+	// an engine that ended by itself (its output may have stayed open past
+	// the grace) has an outcome to record, and a release would run it again.
+	if (errors.Is(cause, errShutdown) && out.stopped) || out.release {
 		n, err := w.ack(actx, log, func(q *db.Queries) (int64, error) {
 			// The run first, then its environment: every transaction locks
 			// runs before environments, so none can deadlock with a claim.
