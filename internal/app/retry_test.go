@@ -53,6 +53,8 @@ exit 3`)
 		if len(stderr) != 3 || stderr[0].Message != "fake engine: cannot read members.csv" || stderr[0].Context["run_id"] != e.RunID {
 			t.Errorf("run.stderr events = %v; want the engine's line once per attempt, with the run's context", stderr)
 		}
+		// Event timestamps come from this host's clock and available_at from
+		// the database's: one clock for SQLite (and a SQL Server on this host).
 		starts, retries := named(evs, "run.start"), named(evs, "run.retry")
 		for i, retry := range retries {
 			if retry.Data["attempt"] != float64(i+1) || retry.Data["exit_code"] != float64(3) {
