@@ -131,7 +131,9 @@ func (w *Worker) Run(ctx context.Context, o RunOptions) error {
 		slog.String("dialect", string(w.st.Dialect())), slog.String("data_dir", w.layout.DataDir))
 	var watchers sync.WaitGroup
 	watchCtx, stopWatch := context.WithCancel(ctx)
-	if w.st.Dialect() == store.SQLite {
+	// The data_version watcher pins a connection; an in-memory database
+	// has only one, so it polls instead.
+	if w.st.Dialect() == store.SQLite && !w.st.InMemory() {
 		watchers.Add(1)
 		go func() { defer watchers.Done(); w.watchDataVersion(watchCtx) }()
 	}

@@ -173,13 +173,16 @@ func (s *Store) withMigrationLock(ctx context.Context, fn func() error) error {
 	if s.dialect == MSSQL {
 		return fn()
 	}
-	if s.target.SQLitePath != ":memory:" {
-		unlock, err := lockFile(ctx, s.target.SQLitePath+".migrate-lock")
-		if err != nil {
-			return fmt.Errorf("take migration lock: %w", err)
-		}
-		defer unlock()
+	if s.InMemory() {
+		// One process, one connection: nothing to serialize, and pinning
+		// the only connection would leave goose none.
+		return fn()
 	}
+	unlock, err := lockFile(ctx, s.target.SQLitePath+".migrate-lock")
+	if err != nil {
+		return fmt.Errorf("take migration lock: %w", err)
+	}
+	defer unlock()
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("migration lock: %s", MaskURL(err.Error()))

@@ -259,6 +259,10 @@ func orDefault(v, d string) string {
 // Dialect is the opened database's dialect.
 func (s *Store) Dialect() Dialect { return s.dialect }
 
+// InMemory reports a sqlite:///:memory: database, which lives in the
+// store's single connection.
+func (s *Store) InMemory() bool { return s.dialect == SQLite && s.target.SQLitePath == ":memory:" }
+
 // Redacted is the database URL with the password masked.
 func (s *Store) Redacted() string { return s.target.Redacted }
 
