@@ -144,20 +144,31 @@ func openSQLite(t Target, o Options) (*sql.DB, error) {
 		path, busy.Milliseconds(), syncMode)
 	if memory {
 		dsn = fmt.Sprintf("file::memory:?_txlock=immediate&_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)", busy.Milliseconds())
-	} else {
-		dsn += fmt.Sprintf("&_pragma=journal_mode(%s)", journal)
+		return sqliteMemory(dsn)
 	}
+	// The file is created here, once; connections open it without create
+	// and only while it is still the file they opened (see sqliteFile).
+	dsn += fmt.Sprintf("&_pragma=journal_mode(%s)&mode=rw", journal)
+	if err := createIfMissing(path); err != nil {
+		return nil, err
+	}
+	connector, err := (&sqliteFile{path: path}).connector(dsn)
+	if err != nil {
+		return nil, err
+	}
+	sqldb := sql.OpenDB(connector)
+	sqldb.SetMaxOpenConns(8)
+	sqldb.SetMaxIdleConns(8)
+	return sqldb, nil
+}
+
+func sqliteMemory(dsn string) (*sql.DB, error) {
 	sqldb, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, err
 	}
-	if memory {
-		// Every connection to :memory: is its own empty database.
-		sqldb.SetMaxOpenConns(1)
-	} else {
-		sqldb.SetMaxOpenConns(8)
-		sqldb.SetMaxIdleConns(8)
-	}
+	// Every connection to :memory: is its own empty database.
+	sqldb.SetMaxOpenConns(1)
 	return sqldb, nil
 }
 
