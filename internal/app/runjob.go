@@ -190,7 +190,9 @@ func (w *Worker) execute(ctx context.Context, run claimedRun, rp paths.RunPaths,
 		return out
 	}
 	var summary *results.Summary
-	if c := res.Completed; c != nil && (c.Scope == "" || c.Scope == "run") && len(c.Data) > 0 {
+	c := res.Completed
+	reported := c != nil && (c.Scope == "" || c.Scope == "run") && len(c.Data) > 0
+	if reported {
 		s, err := results.Parse(c.Data)
 		if err != nil {
 			ev.Emit("warning", "run.summary_invalid", "engine.run.completed data is not a JSON object; no results recorded", map[string]any{"error": err.Error()})
@@ -206,6 +208,14 @@ func (w *Worker) execute(ctx context.Context, run claimedRun, rp paths.RunPaths,
 	out.succeeded = true
 	if opts.ValidateOnly {
 		return out
+	}
+	if !reported {
+		// The run still succeeds on its output, but its results are
+		// missing, not empty: say so. A summary longer than the engine
+		// line limit arrives cut and is never seen as an event.
+		ev.Emit("warning", "run.summary_missing", "the engine printed no engine.run.completed event (or one longer than the line limit); no results recorded",
+			map[string]any{"max_line_bytes": engine.DefaultMaxLine})
+		log.Warn("engine printed no run summary; no results recorded")
 	}
 	out.summary = summary
 	out.outputPath = w.outputPath(rp, summary, ev)
