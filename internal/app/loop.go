@@ -162,8 +162,9 @@ type claimedRun struct {
 	db.ClaimRunRow
 	env db.UseEnvironmentRow
 	doc *db.GetDocumentRow // nil when the document row does not exist
-	// claimedAt is when the claim committed (local clock), for the lease
-	// deadline.
+	// claimedAt is when the claim statement was sent (local clock), just
+	// before the database stamped the lease: the job's lease deadline
+	// counts from it.
 	claimedAt time.Time
 }
 
@@ -176,6 +177,11 @@ func (w *Worker) claim(ctx context.Context) (claimed, error) {
 	lease := w.cfg.Lease.Seconds()
 	err := w.st.Write(ctx, func(q *db.Queries) error {
 		c = claimed{}
+		// The write lock is held from here (BEGIN IMMEDIATE on SQLite): the
+		// lease the claim stamps starts a moment later, not when this
+		// worker began waiting for the lock, which under contention can be
+		// a good part of a short lease earlier.
+		sent := time.Now()
 		// Claiming an environment first keeps the lock order (runs, then
 		// environments, then documents): a claim that finds one ends the
 		// transaction at once, and one that finds none holds no row lock,
@@ -207,7 +213,7 @@ func (w *Worker) claim(ctx context.Context) (claimed, error) {
 		if err != nil {
 			return err
 		}
-		cr := &claimedRun{ClaimRunRow: run, env: useEnv}
+		cr := &claimedRun{ClaimRunRow: run, env: useEnv, claimedAt: sent}
 		doc, err := q.GetDocument(ctx, db.GetDocumentParams{ID: run.InputDocumentID, WorkspaceID: run.WorkspaceID})
 		switch {
 		case err == nil:
@@ -222,7 +228,6 @@ func (w *Worker) claim(ctx context.Context) (claimed, error) {
 		return claimed{}, err
 	}
 	if c.run != nil {
-		c.run.claimedAt = start
 		w.metrics.RunsClaimed.Inc()
 	}
 	return c, nil
