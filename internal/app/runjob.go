@@ -214,7 +214,7 @@ func (w *Worker) execute(ctx context.Context, run claimedRun, rp paths.RunPaths,
 		// missing, not empty: say so. A summary longer than the engine
 		// line limit arrives cut and is never seen as an event.
 		ev.Emit("warning", "run.summary_missing", "the engine printed no engine.run.completed event (or one longer than the line limit); no results recorded",
-			map[string]any{"max_line_bytes": engine.DefaultMaxLine})
+			map[string]any{"max_summary_line_bytes": engine.DefaultMaxSummaryLine})
 		log.Warn("engine printed no run summary; no results recorded")
 	}
 	out.summary = summary

@@ -7,6 +7,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -30,6 +31,11 @@ const (
 	// DefaultMaxLine is the longest line kept whole. Engine events are far
 	// smaller; a longer line is a runaway print, kept only as a prefix.
 	DefaultMaxLine = 1 << 20
+
+	// DefaultMaxSummaryLine is the longest engine.run.completed line kept
+	// whole: the run summary grows with the workbook's columns (about 200
+	// bytes each) and must not be cut at DefaultMaxLine.
+	DefaultMaxSummaryLine = 64 << 20
 
 	// DefaultKillGrace is how long a stopped process group has between
 	// SIGTERM and SIGKILL: enough for Python to unwind and flush.
@@ -77,6 +83,11 @@ type Spec struct {
 	// MaxLine is the longest line kept; longer ones are truncated and
 	// marked. Default DefaultMaxLine.
 	MaxLine int
+	// MaxSummaryLine is the longest line kept whole when its first MaxLine
+	// bytes show an engine.run.completed event. Default
+	// DefaultMaxSummaryLine; a value at or below MaxLine turns the
+	// exception off.
+	MaxSummaryLine int
 	// OnEvent, when set, is called with each engine event as it is read,
 	// one call at a time.
 	OnEvent func(*eventlog.EngineEvent)
@@ -123,6 +134,9 @@ func Run(ctx context.Context, s Spec) (Result, error) {
 	}
 	if s.MaxLine <= 0 {
 		s.MaxLine = DefaultMaxLine
+	}
+	if s.MaxSummaryLine == 0 {
+		s.MaxSummaryLine = DefaultMaxSummaryLine
 	}
 	if s.KillGrace <= 0 {
 		s.KillGrace = DefaultKillGrace
@@ -358,6 +372,7 @@ func newCollector(s Spec) *collector { return &collector{spec: s} }
 
 func (c *collector) read(r io.Reader, stream string) {
 	lr := NewLineReader(r, c.spec.MaxLine)
+	lr.AllowLonger(c.spec.MaxSummaryLine, looksLikeSummary)
 	for {
 		line, dropped, err := lr.Next()
 		if err != nil {
@@ -419,4 +434,15 @@ func (c *collector) result() (*eventlog.EngineEvent, []string) {
 	tail = append(tail, c.tail[c.next:]...)
 	tail = append(tail, c.tail[:c.next]...)
 	return c.completed, tail
+}
+
+// summaryName is how an engine.run.completed line names itself.
+var summaryName = []byte(`"` + CompletedEvent + `"`)
+
+// looksLikeSummary reports whether the head of a long line is that of an
+// engine.run.completed event: a JSON object naming the event in its first
+// few kilobytes, where the reference engine puts it.
+func looksLikeSummary(head []byte) bool {
+	head = bytes.TrimLeft(head, " \t")
+	return len(head) > 0 && head[0] == '{' && bytes.Contains(head[:min(len(head), 4<<10)], summaryName)
 }

@@ -19,6 +19,10 @@ type LineReader struct {
 	max  int
 	line []byte // holds a line that spans more than one read
 	err  error  // sticky error, returned once buffered lines are out
+
+	// longMax and keepLonger: see AllowLonger.
+	longMax    int
+	keepLonger func(head []byte) bool
 }
 
 // NewLineReader reads lines from r, keeping at most max bytes of each (max
@@ -28,6 +32,16 @@ func NewLineReader(r io.Reader, max int) *LineReader {
 		max = 1
 	}
 	return &LineReader{br: bufio.NewReaderSize(r, min(readBufferSize, max+1)), max: max}
+}
+
+// AllowLonger lets a line grow to longMax bytes instead of max when keep,
+// shown the line's first max bytes once it outgrows them, says it is worth
+// it (a run summary, which grows with the workbook). A line that outgrows
+// longMax too is truncated back to max bytes, as any other long line.
+func (lr *LineReader) AllowLonger(longMax int, keep func(head []byte) bool) {
+	if longMax > lr.max && keep != nil {
+		lr.longMax, lr.keepLonger = longMax, keep
+	}
 }
 
 // Next returns the next line without its "\n" (nor a "\r" before it), and
@@ -43,6 +57,7 @@ func (lr *LineReader) Next() (line []byte, truncated int64, err error) {
 	lr.line = lr.line[:0]
 	var dropped int64
 	first := true
+	limit := lr.max
 	for {
 		chunk, err := lr.br.ReadSlice('\n')
 		complete := err == nil
@@ -55,13 +70,28 @@ func (lr *LineReader) Next() (line []byte, truncated int64, err error) {
 		}
 		first = false
 		if dropped == 0 {
-			room := lr.max - len(lr.line)
-			lr.grow(min(len(chunk), room))
+			room := limit - len(lr.line)
+			if len(chunk) > room && limit == lr.max && lr.keepLonger != nil {
+				head := append(lr.line, chunk[:room]...)
+				if lr.keepLonger(head) {
+					lr.line = head
+					chunk = chunk[room:]
+					limit = lr.longMax
+					room = limit - len(lr.line)
+				}
+			}
+			lr.grow(min(len(chunk), room), limit)
 			if len(chunk) <= room {
 				lr.line = append(lr.line, chunk...)
 			} else {
 				lr.line = append(lr.line, chunk[:room]...)
 				dropped = int64(len(chunk) - room)
+				if len(lr.line) > lr.max {
+					// Too long even for the exception: keep what any
+					// long line keeps.
+					dropped += int64(len(lr.line) - lr.max)
+					lr.line = lr.line[:lr.max]
+				}
 				cut := runeBoundary(lr.line)
 				dropped += int64(len(lr.line) - cut)
 				lr.line = lr.line[:cut]
@@ -87,14 +117,14 @@ func (lr *LineReader) Next() (line []byte, truncated int64, err error) {
 }
 
 // grow makes room for n more bytes in the line buffer, doubling it but
-// never past max: the buffer is kept for later lines, so its size is paid
+// never past limit: the buffer is kept for later lines, so its size is paid
 // once per stream.
-func (lr *LineReader) grow(n int) {
+func (lr *LineReader) grow(n, limit int) {
 	need := len(lr.line) + n
 	if need <= cap(lr.line) {
 		return
 	}
-	size := min(max(2*cap(lr.line), need, 4<<10), lr.max)
+	size := min(max(2*cap(lr.line), need, 4<<10), limit)
 	line := make([]byte, len(lr.line), size)
 	copy(line, lr.line)
 	lr.line = line
