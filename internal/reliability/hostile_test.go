@@ -190,9 +190,17 @@ func TestHostileInput(t *testing.T) {
 				t.Errorf("negative counts stored, or the valid one lost: %+v", m)
 			}
 		}},
-		// About 4.5 MB on one line: beyond the engine line limit (1 MiB), so
-		// it is cut, kept in the log as text, and the run has no results.
-		{name: "engine.run.completed with 100k columns", queue: engineRun("wide 100000", 1), status: "succeeded", event: "run.summary_missing", check: noResults},
+		// About 4.5 MB on one line: beyond the plain line limit (1 MiB), but
+		// a summary is kept whole up to 64 MiB.
+		{name: "engine.run.completed with 100k columns", queue: engineRun("wide 100000", 1), status: "succeeded", event: "engine.run.completed", check: func(t *testing.T, f *fixture, r db.Run) {
+			cols, err := f.q.ListRunTableColumns(f.ctx(), r.ID)
+			if err != nil || len(cols) != 100000 {
+				t.Errorf("run_table_columns: %d rows, %v; want 100000", len(cols), err)
+			}
+			if hasEvent(f.runEvents(testWorkspace, r.ID), "run.summary_missing") {
+				t.Error("run.summary_missing for a summary that arrived")
+			}
+		}},
 		{name: "engine.run.completed deeply nested", queue: engineRun("deep 100000", 1), status: "succeeded", event: "run.summary_missing", check: noResults},
 		{name: "outputs.normalized.path absolute outside", queue: engineRun("outside /etc/passwd", 1), status: "succeeded", event: "run.output_path_rejected", check: outputInside},
 		{name: "outputs.normalized.path dot-dot outside", queue: engineRun("outside ../../../../../etc/passwd", 1), status: "succeeded", event: "run.output_path_rejected", check: outputInside},
