@@ -670,3 +670,59 @@ func TestRunRefusesABusyHTTPAddress(t *testing.T) {
 		t.Errorf("run with its HTTP address taken: %s", r)
 	}
 }
+
+func TestGCCommand(t *testing.T) {
+	f := newFixture(t)
+	f.mustMain("migrate", "up")
+	// A finished run's folder older than the TTL is listed by a dry run and
+	// deleted by a real one.
+	e := f.enqueue("--options", `{"dry_run": true}`)
+	st := f.store()
+	ctx := context.Background()
+	readyEnvironment(t, st, python(t))
+	if err := st.Write(ctx, func(q *db.Queries) error {
+		if _, err := q.ClaimRun(ctx, db.ClaimRunParams{WorkerID: ns("gc-test"), LeaseSeconds: 60}); err != nil {
+			return err
+		}
+		_, err := q.CompleteRun(ctx, db.CompleteRunParams{Now: "2000-01-01 00:00:00.000000", ID: e.RunID, WorkerID: ns("gc-test")})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	layout, err := paths.New(f.dataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runDir, err := layout.RunDir("ws-cli", e.RunID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(runDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+
+	report := func(args ...string) app.GCReport {
+		t.Helper()
+		r := f.mustMain(append([]string{"gc", "--json"}, args...)...)
+		var rep app.GCReport
+		if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+			t.Fatalf("gc --json printed %q: %v", r.stdout, err)
+		}
+		return rep
+	}
+	if rep := report("--dry-run"); !rep.DryRun || len(rep.RunFoldersDeleted) != 1 || rep.RunFoldersDeleted[0] != e.RunID {
+		t.Errorf("gc --dry-run: %+v", rep)
+	}
+	if _, err := os.Stat(runDir); err != nil {
+		t.Errorf("a dry run deleted the run folder: %v", err)
+	}
+	if rep := report(); rep.DryRun || len(rep.RunFoldersDeleted) != 1 {
+		t.Errorf("gc: %+v", rep)
+	}
+	if _, err := os.Stat(runDir); !os.IsNotExist(err) {
+		t.Errorf("gc left the expired run folder: %v", err)
+	}
+	if r := f.mustMain("gc", "--dry-run"); !strings.Contains(r.stdout, "run folders would delete: 0") {
+		t.Errorf("gc --dry-run text: %s", r)
+	}
+}
