@@ -270,7 +270,7 @@ func (f *fixture) waitFor(timeout time.Duration, what string, cond func() bool) 
 	}
 }
 
-// waitStatus waits until every run has left queued/running.
+// waitTerminal waits until every run has left queued and running.
 func (f *fixture) waitTerminal(timeout time.Duration, ids ...string) {
 	f.t.Helper()
 	f.waitFor(timeout, fmt.Sprintf("%d runs to finish", len(ids)), func() bool {
