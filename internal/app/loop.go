@@ -279,6 +279,13 @@ func (w *Worker) watchDataVersion(ctx context.Context) {
 			return
 		case <-t.C:
 		}
+		// While every slot is busy the loop waits for a slot, not for new
+		// rows, and claims as soon as one frees: reading here would only add
+		// statements to every run. The last version seen is kept, so a change
+		// made meanwhile still wakes the loop once.
+		if w.busy.Load() >= int64(w.cfg.Concurrency) {
+			continue
+		}
 		if conn == nil {
 			c, err := w.st.DB().Conn(ctx)
 			if err != nil {
@@ -286,7 +293,7 @@ func (w *Worker) watchDataVersion(ctx context.Context) {
 			}
 			conn = c
 		}
-		v, err := db.New(conn).DataVersion(ctx)
+		v, err := w.st.QueriesOn(conn).DataVersion(ctx)
 		if err != nil {
 			// A broken pinned connection is replaced on the next tick.
 			_ = conn.Close()

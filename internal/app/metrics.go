@@ -3,6 +3,8 @@ package app
 import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/ade-dev/ade-worker/internal/store"
 )
 
 // Metrics are the worker's Prometheus series. They are always collected (the
@@ -91,4 +93,15 @@ func NewMetrics() *Metrics {
 		m.SlotsInUse, m.Slots, m.LastLoopTimestamp,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// countStatements serves the store's statement counter (BEGIN and COMMIT
+// included) as ade_worker_db_statements_total: round trips per run are what
+// a remote database charges for. A registry shared by two workers keeps the
+// first one's.
+func (m *Metrics) countStatements(st *store.Store) {
+	_ = m.Registry.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "ade_worker_db_statements_total",
+		Help: "Statements this process sent to the database, BEGIN and COMMIT included.",
+	}, func() float64 { return float64(st.Statements()) }))
 }

@@ -144,7 +144,7 @@ func (w *Worker) execute(ctx context.Context, run claimedRun, rp paths.RunPaths,
 	spec := engine.Spec{
 		Path:    interpreter,
 		Dir:     rp.Dir,
-		Env:     engine.ChildEnv(w.baseEnv),
+		Env:     w.engineEnv,
 		Timeout: w.cfg.RunTimeout,
 		Log:     ev,
 		Scope:   "run",
@@ -316,7 +316,10 @@ func (w *Worker) finishRun(ctx context.Context, run claimedRun, out runOutcome, 
 	if out.exitCode != nil {
 		exit = sql.NullInt64{Int64: int64(*out.exitCode), Valid: true}
 	}
-	execMs := map[string]any{"wall_ms": wall.Milliseconds(), "engine_wall_ms": out.engineWall.Milliseconds(), "engine_cpu_ms": out.engineCPU.Milliseconds()}
+	// engine_wall_us keeps the precision a short engine's time needs (the
+	// bench subtracts it from the run's wall time).
+	execMs := map[string]any{"wall_ms": wall.Milliseconds(), "engine_wall_ms": out.engineWall.Milliseconds(),
+		"engine_wall_us": out.engineWall.Microseconds(), "engine_cpu_ms": out.engineCPU.Milliseconds()}
 
 	if out.succeeded {
 		n, err := w.ack(actx, log, func(q *db.Queries) (int64, error) {

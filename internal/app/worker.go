@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ade-dev/ade-worker/internal/config"
+	"github.com/ade-dev/ade-worker/internal/engine"
 	"github.com/ade-dev/ade-worker/internal/paths"
 	"github.com/ade-dev/ade-worker/internal/store"
 )
@@ -38,6 +39,9 @@ type Worker struct {
 	// baseEnv is the environment subprocesses start from (secrets are
 	// stripped from it by engine.ChildEnv).
 	baseEnv []string
+	// engineEnv is engine.ChildEnv(baseEnv), the environment of every
+	// engine run, made once instead of once per run.
+	engineEnv []string
 	// engineSpec is ADE_ENGINE_PACKAGE_PATH; new environments get their own
 	// engine_spec from the runs that need them.
 	now func() time.Time
@@ -88,19 +92,21 @@ func New(cfg config.Config, st *store.Store, o Options) (*Worker, error) {
 		o.Environ = os.Environ()
 	}
 	w := &Worker{
-		cfg:      cfg,
-		st:       st,
-		layout:   layout,
-		log:      o.Logger.With(slog.String("worker_id", cfg.WorkerID)),
-		metrics:  o.Metrics,
-		baseEnv:  o.Environ,
-		now:      time.Now,
-		finished: make(chan struct{}, 1),
-		wake:     make(chan struct{}, 1),
-		hardStop: make(chan struct{}),
+		cfg:       cfg,
+		st:        st,
+		layout:    layout,
+		log:       o.Logger.With(slog.String("worker_id", cfg.WorkerID)),
+		metrics:   o.Metrics,
+		baseEnv:   o.Environ,
+		engineEnv: engine.ChildEnv(o.Environ),
+		now:       time.Now,
+		finished:  make(chan struct{}, 1),
+		wake:      make(chan struct{}, 1),
+		hardStop:  make(chan struct{}),
 	}
 	w.jobsCtx, w.cancelJobs = context.WithCancelCause(context.Background())
 	w.metrics.Slots.Set(float64(cfg.Concurrency))
+	w.metrics.countStatements(st)
 	return w, nil
 }
 

@@ -36,27 +36,9 @@ func (c countingDBTX) QueryRowContext(ctx context.Context, q string, args ...any
 	return c.inner.QueryRowContext(ctx, q, args...)
 }
 
-// countingTx is a *sql.Tx that counts like countingDBTX.
-type countingTx struct {
-	tx *sql.Tx
-	n  *StatementCounter
-}
-
-func (c countingTx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	c.n.Add(1)
-	return c.tx.ExecContext(ctx, q, args...)
-}
-
-func (c countingTx) PrepareContext(ctx context.Context, q string) (*sql.Stmt, error) {
-	return c.tx.PrepareContext(ctx, q)
-}
-
-func (c countingTx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	c.n.Add(1)
-	return c.tx.QueryContext(ctx, q, args...)
-}
-
-func (c countingTx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
-	c.n.Add(1)
-	return c.tx.QueryRowContext(ctx, q, args...)
+// QueriesOn binds the queries to conn, a connection the caller pinned (the
+// idle wake-up's), in the store's dialect; its statements are counted like
+// every other.
+func (s *Store) QueriesOn(conn db.DBTX) *db.Queries {
+	return s.queriesOn(countingDBTX{inner: conn, n: s.counter})
 }

@@ -62,6 +62,8 @@ type Store struct {
 	writeMu sync.Mutex
 	// counter counts statements sent, for benchmarks.
 	counter *StatementCounter
+	// stmts holds prepared statements (SQLite files only; nil otherwise).
+	stmts *stmtCache
 }
 
 // Open parses rawURL (ADE_DATABASE_URL), connects and pings. The error
@@ -99,7 +101,12 @@ func OpenTarget(ctx context.Context, t Target, o Options) (*Store, error) {
 	}
 	s := &Store{db: sqldb, dialect: t.Dialect, target: t}
 	s.counter = &StatementCounter{}
-	var conn db.DBTX = countingDBTX{inner: sqldb, n: s.counter}
+	if t.Dialect == SQLite && t.SQLitePath != ":memory:" {
+		// Not for :memory:, whose single connection a transaction holds:
+		// a statement prepared during it would wait for that connection.
+		s.stmts = newStmtCache(sqldb)
+	}
+	var conn db.DBTX = countingDBTX{inner: s.pooled(), n: s.counter}
 	if t.Dialect == MSSQL {
 		// Single statements outside a transaction are retried on transient
 		// errors; a transaction is retried whole by Write instead.
@@ -294,7 +301,10 @@ func (s *Store) Queries() *db.Queries { return s.q }
 func (s *Store) Statements() int64 { return s.counter.Load() }
 
 // Close closes the pool.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.stmts.close()
+	return s.db.Close()
+}
 
 // Ping checks the database answers.
 func (s *Store) Ping(ctx context.Context) error {
@@ -323,7 +333,7 @@ func (s *Store) tx(ctx context.Context, fn func(q *db.Queries) error) error {
 		return fmt.Errorf("begin: %w", err)
 	}
 	s.counter.Add(1)
-	if err := fn(s.queriesOn(countingTx{tx: tx, n: s.counter})); err != nil {
+	if err := fn(s.queriesOn(countingDBTX{inner: s.inTx(tx), n: s.counter})); err != nil {
 		_ = tx.Rollback()
 		return err
 	}

@@ -1,0 +1,167 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDistNearestRank(t *testing.T) {
+	var sample []time.Duration
+	for i := 100; i >= 1; i-- {
+		sample = append(sample, time.Duration(i)*time.Millisecond)
+	}
+	d := distOf(sample)
+	want := Dist{N: 100, Mean: 50.5, Min: 1, P50: 50, P95: 95, P99: 99, Max: 100}
+	if d != want {
+		t.Fatalf("distOf(1..100 ms) = %+v, want %+v", d, want)
+	}
+	if one := distOf([]time.Duration{7 * time.Millisecond}); one.P50 != 7 || one.P99 != 7 {
+		t.Fatalf("a sample of one: %+v", one)
+	}
+	if empty := distOf(nil); empty != (Dist{}) {
+		t.Fatalf("an empty sample: %+v", empty)
+	}
+}
+
+func TestSlope(t *testing.T) {
+	x := []float64{1, 2, 3, 4}
+	if got := slope(x, []float64{3, 5, 7, 9}); got != 2 {
+		t.Fatalf("slope of y = 2x+1 = %v, want 2", got)
+	}
+	if got := slope(x, []float64{5, 5, 5, 5}); got != 0 {
+		t.Fatalf("slope of a flat line = %v, want 0", got)
+	}
+	if got := slope([]float64{2, 2}, []float64{1, 9}); got != 0 {
+		t.Fatalf("slope over one x = %v, want 0", got)
+	}
+}
+
+func TestParseMetrics(t *testing.T) {
+	text := `# HELP ade_worker_db_statements_total Statements.
+# TYPE ade_worker_db_statements_total counter
+ade_worker_db_statements_total 1234
+ade_worker_runs_finished_total{outcome="succeeded"} 10
+ade_worker_runs_finished_total{outcome="failed"} 2
+process_cpu_seconds_total 1.5e+00
+go_goroutines 13
+garbage line
+`
+	m, err := parseMetrics(strings.NewReader(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]float64{
+		statementsMetric: 1234, "ade_worker_runs_finished_total": 12, cpuMetric: 1.5, goroutinesMetric: 13,
+	} {
+		if m[name] != want {
+			t.Errorf("%s = %v, want %v", name, m[name], want)
+		}
+	}
+}
+
+func TestWorkerEnvironDropsTheOperatorsSettings(t *testing.T) {
+	base := []string{"PATH=/usr/bin", "ADE_DATABASE_URL=mssql+pyodbc://prod", "ADE_WORKER_CONCURRENCY=8", "PIP_FIND_LINKS=/opt/wheels"}
+	env := workerEnviron(base, map[string]string{"ADE_WORKER_CONCURRENCY": "2"})
+	for _, kv := range env {
+		if strings.Contains(kv, "prod") || kv == "ADE_WORKER_CONCURRENCY=8" {
+			t.Errorf("operator setting leaked into the bench worker: %s", kv)
+		}
+	}
+	if !slices.Contains(env, "ADE_WORKER_CONCURRENCY=2") || !slices.Contains(env, "PATH=/usr/bin") {
+		t.Errorf("bench settings or PATH missing: %v", env)
+	}
+	if hasSystemWheels() {
+		if !slices.Contains(env, "PIP_NO_INDEX=1") || !slices.Contains(env, "PIP_FIND_LINKS=/opt/wheels "+systemWheels) {
+			t.Errorf("no package index configured: want pip offline with the system wheels added, got %v", env)
+		}
+	}
+	// An operator who names an index keeps it.
+	env = workerEnviron([]string{"PIP_INDEX_URL=https://pypi.example/simple"}, nil)
+	if slices.Contains(env, "PIP_NO_INDEX=1") {
+		t.Errorf("PIP_INDEX_URL set, yet pip was made offline: %v", env)
+	}
+}
+
+// TestBenchNoop runs the whole harness, small: the real ade-worker binary
+// (built here) as a child process, the noop engine in a real virtual
+// environment, interleaved rounds, idle pickup, and the JSON result.
+func TestBenchNoop(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("go is not on PATH to build the worker binary")
+	}
+	if err := exec.Command("python3", "-c", "import venv").Run(); err != nil {
+		t.Skipf("python3 with venv is not available: %v", err)
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "ade-worker")
+	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/ade-worker").CombinedOutput(); err != nil {
+		t.Fatalf("build the worker: %v\n%s", err, out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var progress strings.Builder
+	res, err := Run(ctx, Options{
+		WorkerPath: bin, Dir: filepath.Join(dir, "work"), Runs: 6, Concurrency: 2, Rounds: 2, Noop: true,
+		IdleRuns: 2, IdleWindow: 500 * time.Millisecond, IdleSettle: 300 * time.Millisecond,
+		ConfigDir: "../../examples/config-package", Input: "../../examples/inputs/members.csv",
+		Environ: os.Environ(), Progress: &progress,
+	})
+	if err != nil {
+		if res != nil {
+			if b, rerr := os.ReadFile(filepath.Join(res.WorkDir, "worker.log")); rerr == nil {
+				t.Logf("worker log:\n%s", b)
+			}
+		}
+		t.Fatalf("bench: %v\nprogress:\n%s", err, progress.String())
+	}
+	w := res.Worker
+	if w.Succeeded != 6 || w.Failed != 0 || w.Throughput <= 0 || w.RunWall.N != 6 || w.EngineWall.N != 6 {
+		t.Errorf("worker result: %+v", w)
+	}
+	if w.Pickup.P50 < 0 || w.Overhead.N != 6 || w.Handoff.N != 2 {
+		t.Errorf("latencies: pickup %+v overhead %+v handoff %+v (want 2 hand-offs: 3 runs a round at 2 slots)", w.Pickup, w.Overhead, w.Handoff)
+	}
+	// A claim and an ack are at least 4 statements each (BEGIN and COMMIT).
+	if w.StatementsPerRun < 8 {
+		t.Errorf("statements per run = %v, want at least 8", w.StatementsPerRun)
+	}
+	if res.Ideal.Runs != 6 || res.Ideal.Failed != 0 || res.Ideal.Throughput <= 0 || res.Ratio <= 0 {
+		t.Errorf("ideal: %+v, ratio %v", res.Ideal, res.Ratio)
+	}
+	if res.Idle.Runs != 2 || res.Idle.Pickup.N != 2 || res.Idle.StatementsPerS <= 0 {
+		t.Errorf("idle: %+v", res.Idle)
+	}
+	if res.Memory.PeakMiB <= 0 || res.Memory.PeakMiB < res.Memory.AfterMiB || res.WorkerExitCode != 0 {
+		t.Errorf("memory %+v, worker exit code %d", res.Memory, res.WorkerExitCode)
+	}
+
+	path := filepath.Join(dir, "out", "noop.json")
+	if err := res.WriteJSON(path); err != nil {
+		t.Fatal(err)
+	}
+	var back Result
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatalf("the JSON result does not read back: %v", err)
+	}
+	if back.Engine != "noop" || back.Worker.Succeeded != 6 || back.Ratio != res.Ratio {
+		t.Errorf("JSON round trip: %+v", back)
+	}
+	var table strings.Builder
+	res.WriteTable(&table)
+	for _, want := range []string{"throughput", "engine-bound ideal", "of ideal", "idle pickup", "statements per run", "worker RSS"} {
+		if !strings.Contains(table.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, table.String())
+		}
+	}
+}

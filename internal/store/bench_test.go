@@ -1,0 +1,190 @@
+package store_test
+
+import (
+	"context"
+	"database/sql"
+	_ "embed"
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/ade-dev/ade-worker/gen/db"
+	"github.com/ade-dev/ade-worker/internal/store"
+	"github.com/ade-dev/ade-worker/internal/store/storetest"
+)
+
+// seedRunsSQL inserts ?1 queued runs of one environment key (ws, cfg,
+// engine, sha256:x) in one statement.
+//
+//go:embed testdata/seed_runs.sql
+var seedRunsSQL string
+
+// benchDepths are the queue depths the claim benchmarks run at. The 1M case
+// seeds for several seconds, so -short leaves it out.
+var benchDepths = []struct {
+	name  string
+	depth int
+	long  bool
+}{
+	{"depth=1k", 1_000, false},
+	{"depth=100k", 100_000, false},
+	{"depth=1M", 1_000_000, true},
+}
+
+const benchWorker = "bench-worker"
+
+// seedQueue opens a fresh SQLite file holding depth queued runs, their
+// ready environment and their document, as a loaded production queue would.
+func seedQueue(b *testing.B, depth int) (*store.Store, time.Duration) {
+	b.Helper()
+	ctx := context.Background()
+	s := storetest.SQLite(b)
+	start := time.Now()
+	if _, err := s.DB().ExecContext(ctx, seedRunsSQL, depth); err != nil {
+		b.Fatalf("seed %d runs: %v", depth, err)
+	}
+	err := s.Write(ctx, func(q *db.Queries) error {
+		if err := q.UpsertConfiguration(ctx, db.UpsertConfigurationParams{ID: "cfg", WorkspaceID: "ws"}); err != nil {
+			return err
+		}
+		if err := q.InsertDocument(ctx, db.InsertDocumentParams{ID: "doc", WorkspaceID: "ws", OriginalFilename: "in.csv", StoredUri: "file:doc/in.csv"}); err != nil {
+			return err
+		}
+		if _, err := q.EnsureEnvironments(ctx, nil); err != nil {
+			return err
+		}
+		env, err := q.ClaimEnvironment(ctx, db.ClaimEnvironmentParams{WorkerID: ns(benchWorker), LeaseSeconds: 900})
+		if err != nil {
+			return fmt.Errorf("claim environment: %w", err)
+		}
+		_, err = q.MarkEnvironmentReady(ctx, db.MarkEnvironmentReadyParams{
+			PythonVersion: ns("3.11"), PythonInterpreter: ns("/venv/bin/python"), EngineVersion: ns("1.0"),
+			ID: env.ID, WorkerID: ns(benchWorker),
+		})
+		return err
+	})
+	if err != nil {
+		b.Fatalf("prepare the environment: %v", err)
+	}
+	return s, time.Since(start)
+}
+
+// claimOnce is the worker's claim transaction (internal/app claim): an
+// environment build first, else the oldest due run with its environment and
+// document, in one BEGIN IMMEDIATE.
+func claimOnce(ctx context.Context, s *store.Store) (string, error) {
+	var id string
+	err := s.Write(ctx, func(q *db.Queries) error {
+		_, err := q.ClaimEnvironment(ctx, db.ClaimEnvironmentParams{WorkerID: ns(benchWorker), LeaseSeconds: 900})
+		if err == nil {
+			return errors.New("an environment was claimable")
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		run, err := q.ClaimRun(ctx, db.ClaimRunParams{WorkerID: ns(benchWorker), LeaseSeconds: 900})
+		if err != nil {
+			return fmt.Errorf("claim run: %w", err)
+		}
+		if _, err := q.UseEnvironment(ctx, db.UseEnvironmentParams{WorkspaceID: run.WorkspaceID,
+			ConfigurationID: run.ConfigurationID, EngineSpec: run.EngineSpec, DepsDigest: run.DepsDigest}); err != nil {
+			return fmt.Errorf("use environment: %w", err)
+		}
+		if _, err := q.GetDocument(ctx, db.GetDocumentParams{ID: run.InputDocumentID, WorkspaceID: run.WorkspaceID}); err != nil {
+			return fmt.Errorf("get document: %w", err)
+		}
+		id = run.ID
+		return nil
+	})
+	return id, err
+}
+
+// BenchmarkClaim measures the worker's claim transaction at queue depths of
+// 1k, 100k and 1M runs. Each claimed run is released (timer stopped), which
+// puts it at the back of the queue, so the depth stays the same throughout.
+// Besides ns/op it reports the p50 and p99 of the claim's own latency.
+func BenchmarkClaim(b *testing.B) {
+	for _, d := range benchDepths {
+		b.Run(d.name, func(b *testing.B) {
+			if d.long && testing.Short() {
+				b.Skip("1M-row queue skipped with -short")
+			}
+			s, seeded := seedQueue(b, d.depth)
+			ctx := context.Background()
+			var lat []time.Duration
+			for b.Loop() {
+				start := time.Now()
+				id, err := claimOnce(ctx, s)
+				lat = append(lat, time.Since(start))
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				if n, err := s.Queries().ReleaseRun(ctx, db.ReleaseRunParams{ID: id, WorkerID: ns(benchWorker)}); err != nil || n != 1 {
+					b.Fatalf("release %s: %d, %v", id, n, err)
+				}
+				b.StartTimer()
+			}
+			reportLatency(b, lat)
+			b.ReportMetric(seeded.Seconds(), "seed-s")
+		})
+	}
+}
+
+// BenchmarkQueueUpkeep measures the periodic statements that read the whole
+// queue rather than seek in it (ensure environments every 2 s; the sweep's
+// statements every ADE_WORKER_CLEANUP_INTERVAL), each in the write
+// transaction the worker runs it in: while one runs, claims wait.
+func BenchmarkQueueUpkeep(b *testing.B) {
+	for _, d := range benchDepths {
+		b.Run(d.name, func(b *testing.B) {
+			if d.long && testing.Short() {
+				b.Skip("1M-row queue skipped with -short")
+			}
+			s, _ := seedQueue(b, d.depth)
+			ctx := context.Background()
+			steps := []struct {
+				name string
+				fn   func(q *db.Queries) error
+			}{
+				{"ensure", func(q *db.Queries) error { _, err := q.EnsureEnvironments(ctx, nil); return err }},
+				{"expire", func(q *db.Queries) error {
+					_, err := q.ExpireRunLeases(ctx, db.ExpireRunLeasesParams{BackoffMaxSeconds: 300, BackoffBaseSeconds: 5})
+					return err
+				}},
+				{"exhausted", func(q *db.Queries) error { _, err := q.FailExhaustedRuns(ctx, nil); return err }},
+				{"failed-env", func(q *db.Queries) error { _, err := q.FailRunsOfFailedEnvironments(ctx, nil); return err }},
+			}
+			lat := make([][]time.Duration, len(steps))
+			for b.Loop() {
+				for i, st := range steps {
+					start := time.Now()
+					if err := s.Write(ctx, st.fn); err != nil {
+						b.Fatalf("%s: %v", st.name, err)
+					}
+					lat[i] = append(lat[i], time.Since(start))
+				}
+			}
+			for i, st := range steps {
+				b.ReportMetric(float64(percentile(lat[i], 50).Microseconds()), st.name+"-p50-µs")
+			}
+		})
+	}
+}
+
+func reportLatency(b *testing.B, lat []time.Duration) {
+	b.ReportMetric(float64(percentile(lat, 50).Microseconds()), "p50-µs")
+	b.ReportMetric(float64(percentile(lat, 99).Microseconds()), "p99-µs")
+}
+
+// percentile is the nearest-rank p-th percentile of lat (sorted in place).
+func percentile(lat []time.Duration, p float64) time.Duration {
+	if len(lat) == 0 {
+		return 0
+	}
+	slices.Sort(lat)
+	i := int(float64(len(lat))*p/100+0.5) - 1
+	return lat[min(max(i, 0), len(lat)-1)]
+}

@@ -1,0 +1,142 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"sync"
+
+	"github.com/ade-dev/ade-worker/gen/db"
+)
+
+// stmtCache keeps one prepared statement per query text for SQLite.
+// Unprepared, every statement is compiled again each time it is sent, and
+// for the claim and the ack compiling costs about as much as running them.
+// database/sql keeps a prepared statement per connection, and Tx.StmtContext
+// binds it to a transaction's connection without compiling it again. The
+// queries are the fixed set of gen/db, so the cache stays small.
+//
+// SQL Server is left alone: go-mssqldb sends every statement as one
+// sp_executesql either way, and the server caches its plans.
+type stmtCache struct {
+	db *sql.DB
+	mu sync.Mutex
+	m  map[string]*sql.Stmt
+}
+
+func newStmtCache(sqldb *sql.DB) *stmtCache {
+	return &stmtCache{db: sqldb, m: map[string]*sql.Stmt{}}
+}
+
+// stmt returns q prepared, preparing it on first use (on another pooled
+// connection, so a transaction in progress is not disturbed). It returns
+// nil when q cannot be prepared: the caller then sends q unprepared, which
+// reports the error where it belongs.
+func (c *stmtCache) stmt(ctx context.Context, q string) *sql.Stmt {
+	c.mu.Lock()
+	st, ok := c.m[q]
+	c.mu.Unlock()
+	if ok {
+		return st
+	}
+	st, err := c.db.PrepareContext(ctx, q)
+	if err != nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if prev, ok := c.m[q]; ok {
+		_ = st.Close()
+		return prev
+	}
+	c.m[q] = st
+	return st
+}
+
+func (c *stmtCache) close() {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for q, st := range c.m {
+		_ = st.Close()
+		delete(c.m, q)
+	}
+}
+
+// preparedDB sends statements outside a transaction as cached prepared
+// statements.
+type preparedDB struct{ c *stmtCache }
+
+func (p preparedDB) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if st := p.c.stmt(ctx, q); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return p.c.db.ExecContext(ctx, q, args...)
+}
+
+func (p preparedDB) PrepareContext(ctx context.Context, q string) (*sql.Stmt, error) {
+	return p.c.db.PrepareContext(ctx, q)
+}
+
+func (p preparedDB) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if st := p.c.stmt(ctx, q); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return p.c.db.QueryContext(ctx, q, args...)
+}
+
+func (p preparedDB) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	if st := p.c.stmt(ctx, q); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return p.c.db.QueryRowContext(ctx, q, args...)
+}
+
+// preparedTx sends a transaction's statements as the cached prepared
+// statements bound to its connection.
+type preparedTx struct {
+	tx *sql.Tx
+	c  *stmtCache
+}
+
+func (p preparedTx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if st := p.c.stmt(ctx, q); st != nil {
+		return p.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	}
+	return p.tx.ExecContext(ctx, q, args...)
+}
+
+func (p preparedTx) PrepareContext(ctx context.Context, q string) (*sql.Stmt, error) {
+	return p.tx.PrepareContext(ctx, q)
+}
+
+func (p preparedTx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if st := p.c.stmt(ctx, q); st != nil {
+		return p.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	}
+	return p.tx.QueryContext(ctx, q, args...)
+}
+
+func (p preparedTx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	if st := p.c.stmt(ctx, q); st != nil {
+		return p.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+	}
+	return p.tx.QueryRowContext(ctx, q, args...)
+}
+
+// pooled is what single statements outside a transaction go through.
+func (s *Store) pooled() db.DBTX {
+	if s.stmts != nil {
+		return preparedDB{s.stmts}
+	}
+	return s.db
+}
+
+// inTx is what the statements of tx go through.
+func (s *Store) inTx(tx *sql.Tx) db.DBTX {
+	if s.stmts != nil {
+		return preparedTx{tx: tx, c: s.stmts}
+	}
+	return tx
+}
