@@ -624,4 +624,3 @@ func cmdVersion(env *cliEnv, args []string) int {
 	return exitOK
 }
 
-var errNotImplemented = errors.New("not implemented")
