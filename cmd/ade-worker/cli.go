@@ -623,4 +623,3 @@ func cmdVersion(env *cliEnv, args []string) int {
 	fmt.Fprintf(env.stdout, "ade-worker %s\n", v)
 	return exitOK
 }
-
