@@ -359,6 +359,37 @@ func (q *Queries) RequeueEnvironment(ctx context.Context, arg RequeueEnvironment
 	return result.RowsAffected()
 }
 
+const retryFailedEnvironments = `-- name: RetryFailedEnvironments :execrows
+UPDATE environments
+SET status = 'queued',
+    attempt_count = 0,
+    available_at = strftime('%Y-%m-%d %H:%M:%f000', COALESCE(?1, 'now')),
+    updated_at = strftime('%Y-%m-%d %H:%M:%f000', COALESCE(?1, 'now'))
+WHERE status = 'failed'
+  AND EXISTS (
+      SELECT 1 FROM runs AS r
+      WHERE r.workspace_id = environments.workspace_id
+        AND r.configuration_id = environments.configuration_id
+        AND r.engine_spec = environments.engine_spec
+        AND r.deps_digest = environments.deps_digest
+        AND r.status = 'queued'
+        AND r.attempt_count < r.max_attempts
+        AND r.created_at > environments.updated_at
+  )
+`
+
+// A run queued after its environment failed for good gives that environment
+// one fresh series of build attempts: a fixed index or mirror heals without
+// a manual fix, while a broken package still fails its runs after
+// ADE_WORKER_ENV_BUILD_MAX_ATTEMPTS tries, never rebuilding in a loop.
+func (q *Queries) RetryFailedEnvironments(ctx context.Context, now interface{}) (int64, error) {
+	result, err := q.db.ExecContext(ctx, retryFailedEnvironments, now)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
 const useEnvironment = `-- name: UseEnvironment :one
 UPDATE environments
 SET last_used_at = strftime('%Y-%m-%d %H:%M:%f000', COALESCE(?1, 'now'))

@@ -46,7 +46,7 @@ EXEC @result = sp_getapplock
 IF @result < 0
     THROW 50001, N'could not take the ade-worker migration lock (sp_getapplock)', 1;`,
 	},
-	// sql/queries/mssql/environments.sql:55
+	// sql/queries/mssql/environments.sql:84
 	claimEnvironment: {
 		name: "ClaimEnvironment",
 		text: `-- name: ClaimEnvironment :one
@@ -273,7 +273,7 @@ WHERE NOT EXISTS (
       AND e.deps_digest = k.deps_digest
 );`,
 	},
-	// sql/queries/mssql/environments.sql:125
+	// sql/queries/mssql/environments.sql:154
 	expireEnvironmentLeases: {
 		name: "ExpireEnvironmentLeases",
 		text: `-- name: ExpireEnvironmentLeases :many
@@ -322,7 +322,7 @@ CROSS APPLY (SELECT CASE WHEN raw.seconds > @p2
 CROSS APPLY (SELECT CAST(FLOOR(capped.seconds) AS INT) AS whole_s,
     CAST(ROUND((capped.seconds - FLOOR(capped.seconds)) * 1000, 0) AS INT) AS ms) AS b;`,
 	},
-	// sql/queries/mssql/environments.sql:93
+	// sql/queries/mssql/environments.sql:122
 	failEnvironmentBuild: {
 		name: "FailEnvironmentBuild",
 		text: `-- name: FailEnvironmentBuild :one
@@ -347,7 +347,7 @@ CROSS APPLY (SELECT CAST(FLOOR(capped.seconds) AS INT) AS whole_s,
     CAST(ROUND((capped.seconds - FLOOR(capped.seconds)) * 1000, 0) AS INT) AS ms) AS b
 WHERE e.id = @p6 AND e.status = N'building' AND e.claimed_by = @p7;`,
 	},
-	// sql/queries/mssql/runs.sql:141
+	// sql/queries/mssql/runs.sql:142
 	failExhaustedRuns: {
 		name: "FailExhaustedRuns",
 		text: `-- name: FailExhaustedRuns :many
@@ -404,6 +404,7 @@ WITH doomed AS (
      AND e.engine_spec = r.engine_spec
      AND e.deps_digest = r.deps_digest
     WHERE e.status = N'failed' AND r.status = N'queued'
+      AND r.created_at <= e.updated_at
     ORDER BY r.created_at
 )
 UPDATE doomed
@@ -412,7 +413,7 @@ SET status = N'failed',
     error_message = N'environment build failed: ' + COALESCE(build_error, N'unknown error')
 OUTPUT inserted.id, inserted.workspace_id, inserted.error_message;`,
 	},
-	// sql/queries/mssql/runs.sql:163
+	// sql/queries/mssql/runs.sql:164
 	getDocument: {
 		name: "GetDocument",
 		text: `-- name: GetDocument :one
@@ -420,7 +421,7 @@ SELECT id, workspace_id, original_filename, stored_uri, version, deleted_at
 FROM documents
 WHERE id = @p1 AND workspace_id = @p2;`,
 	},
-	// sql/queries/mssql/environments.sql:161
+	// sql/queries/mssql/environments.sql:190
 	getEnvironment: {
 		name: "GetEnvironment",
 		text: `-- name: GetEnvironment :one
@@ -431,7 +432,7 @@ SELECT id, workspace_id, configuration_id, engine_spec, deps_digest, status,
 FROM environments
 WHERE id = @p1;`,
 	},
-	// sql/queries/mssql/runs.sql:155
+	// sql/queries/mssql/runs.sql:156
 	getRun: {
 		name: "GetRun",
 		text: `-- name: GetRun :one
@@ -457,7 +458,7 @@ SELECT run_id, evaluation_outcome,
 FROM run_metrics
 WHERE run_id = @p1;`,
 	},
-	// sql/queries/mssql/environments.sql:75
+	// sql/queries/mssql/environments.sql:104
 	heartbeatEnvironment: {
 		name: "HeartbeatEnvironment",
 		text: `-- name: HeartbeatEnvironment :execrows
@@ -643,7 +644,7 @@ FROM runs
 WHERE status = N'running'
 ORDER BY claim_expires_at;`,
 	},
-	// sql/queries/mssql/environments.sql:82
+	// sql/queries/mssql/environments.sql:111
 	markEnvironmentReady: {
 		name: "MarkEnvironmentReady",
 		text: `-- name: MarkEnvironmentReady :execrows
@@ -666,7 +667,7 @@ FROM runs
 WHERE status = N'queued'
 ORDER BY available_at, created_at;`,
 	},
-	// sql/queries/mssql/environments.sql:115
+	// sql/queries/mssql/environments.sql:144
 	releaseEnvironment: {
 		name: "ReleaseEnvironment",
 		text: `-- name: ReleaseEnvironment :execrows
@@ -697,7 +698,7 @@ SET status = N'queued',
     available_at = COALESCE(CAST(@p1 AS DATETIME2), SYSUTCDATETIME())
 WHERE id = @p2 AND status = N'running' AND claimed_by = @p3;`,
 	},
-	// sql/queries/mssql/environments.sql:152
+	// sql/queries/mssql/environments.sql:181
 	requeueEnvironment: {
 		name: "RequeueEnvironment",
 		text: `-- name: RequeueEnvironment :execrows
@@ -708,6 +709,38 @@ SET status = N'queued',
     available_at = COALESCE(CAST(@p2 AS DATETIME2), SYSUTCDATETIME()),
     updated_at = COALESCE(CAST(@p2 AS DATETIME2), SYSUTCDATETIME())
 WHERE id = @p3 AND status = N'ready';`,
+	},
+	// sql/queries/mssql/environments.sql:55
+	retryFailedEnvironments: {
+		name: "RetryFailedEnvironments",
+		text: `-- name: RetryFailedEnvironments :execrows
+-- Environments are touched after runs here as everywhere: the runs read
+-- comes first, then the environment rows are updated by primary key.
+SET NOCOUNT ON;
+DECLARE @retry TABLE (id NVARCHAR(36) NOT NULL);
+INSERT INTO @retry (id)
+SELECT e.id
+FROM environments AS e
+WHERE e.status = N'failed'
+  AND EXISTS (
+      SELECT 1 FROM runs AS r
+      WHERE r.workspace_id = e.workspace_id
+        AND r.configuration_id = e.configuration_id
+        AND r.engine_spec = e.engine_spec
+        AND r.deps_digest = e.deps_digest
+        AND r.status = N'queued'
+        AND r.attempt_count < r.max_attempts
+        AND r.created_at > e.updated_at
+  );
+SET NOCOUNT OFF; -- :execrows reports the UPDATE's count alone
+UPDATE e
+SET status = N'queued',
+    attempt_count = 0,
+    available_at = COALESCE(CAST(@p1 AS DATETIME2), SYSUTCDATETIME()),
+    updated_at = COALESCE(CAST(@p1 AS DATETIME2), SYSUTCDATETIME())
+FROM environments AS e
+JOIN @retry AS x ON x.id = e.id
+WHERE e.status = N'failed';`,
 	},
 	// sql/queries/mssql/enqueue.sql:23
 	setConfigurationStatus: {
@@ -741,7 +774,7 @@ IF @@ROWCOUNT = 0
             COALESCE(CAST(@p3 AS DATETIME2), SYSUTCDATETIME()));
 COMMIT TRANSACTION;`,
 	},
-	// sql/queries/mssql/environments.sql:142
+	// sql/queries/mssql/environments.sql:171
 	useEnvironment: {
 		name: "UseEnvironment",
 		text: `-- name: UseEnvironment :one

@@ -318,6 +318,7 @@ WHERE id IN (
      AND e.engine_spec = r.engine_spec
      AND e.deps_digest = r.deps_digest
     WHERE e.status = 'failed' AND r.status = 'queued'
+      AND r.created_at <= e.updated_at
     LIMIT 500
 )
   AND status = 'queued'
@@ -330,8 +331,9 @@ type FailRunsOfFailedEnvironmentsRow struct {
 	ErrorMessage sql.NullString
 }
 
-// Queued runs whose environment failed for good fail with the build's error,
-// so no run waits forever on a broken environment.
+// Queued runs that were waiting when their environment failed for good fail
+// with the build's error, so no run waits forever on a broken environment.
+// A run queued after the failure is left for RetryFailedEnvironments.
 func (q *Queries) FailRunsOfFailedEnvironments(ctx context.Context, now interface{}) ([]FailRunsOfFailedEnvironmentsRow, error) {
 	rows, err := q.db.QueryContext(ctx, failRunsOfFailedEnvironments, now)
 	if err != nil {

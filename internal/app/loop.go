@@ -234,12 +234,20 @@ func (w *Worker) claim(ctx context.Context) (claimed, error) {
 }
 
 // ensureEnvironments creates queued environments for the keys queued runs
-// need.
+// need, and gives a failed environment a fresh series of build attempts
+// when a run was queued for it after it failed.
 func (w *Worker) ensureEnvironments(ctx context.Context) error {
 	return w.st.Write(ctx, func(q *db.Queries) error {
 		n, err := q.EnsureEnvironments(ctx, nowParam)
+		if err != nil {
+			return err
+		}
 		if n > 0 {
 			w.log.Info("environments queued for new dependency keys", slog.Int64("count", n))
+		}
+		n, err = q.RetryFailedEnvironments(ctx, nowParam)
+		if n > 0 {
+			w.log.Info("failed environments queued again for runs submitted after they failed", slog.Int64("count", n))
 		}
 		return err
 	})

@@ -421,9 +421,45 @@ func TestFailedBuildFailsWaitingRuns(t *testing.T) {
 				t.Fatalf("%s = %+v", id, r)
 			}
 		}
-		// A failed environment is never rebuilt by ensure.
+		// A failed environment is never rebuilt by ensure, nor retried
+		// while no run was queued after it failed.
 		if n, _ := q.EnsureEnvironments(ctx, at(10*time.Second)); n != 0 {
 			t.Fatalf("ensure recreated %d environments", n)
+		}
+		if n, err := q.RetryFailedEnvironments(ctx, at(10*time.Second)); err != nil || n != 0 {
+			t.Fatalf("RetryFailedEnvironments with no new run = %d, %v; want 0", n, err)
+		}
+
+		// A run queued after the failure gives the environment one fresh
+		// series of attempts, and is not failed with the old error.
+		if err := q.InsertRun(ctx, db.InsertRunParams{ID: "run-3", WorkspaceID: keyA.ws, ConfigurationID: keyA.cfg, InputDocumentID: "doc-run-1",
+			EngineSpec: keyA.spec, DepsDigest: keyA.digest, Now: at(20 * time.Second), MaxAttempts: 3}); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := q.FailRunsOfFailedEnvironments(ctx, at(21*time.Second)); len(got) != 0 {
+			t.Fatalf("a run queued after the failure was failed with the old error: %v", got)
+		}
+		if n, err := q.RetryFailedEnvironments(ctx, at(21*time.Second)); err != nil || n != 1 {
+			t.Fatalf("RetryFailedEnvironments = %d, %v; want 1", n, err)
+		}
+		if n, _ := q.RetryFailedEnvironments(ctx, at(22*time.Second)); n != 0 {
+			t.Fatalf("second RetryFailedEnvironments = %d; want 0 (the environment is queued)", n)
+		}
+		row = build(22 * time.Second)
+		if row.Status != "queued" || row.AttemptCount != 1 {
+			t.Fatalf("first build of the fresh series = %+v, want queued with attempt 1", row)
+		}
+		row = build(30 * time.Second)
+		if row.Status != "failed" {
+			t.Fatalf("second build of the fresh series = %+v, want failed", row)
+		}
+		got, _ = q.FailRunsOfFailedEnvironments(ctx, at(31*time.Second))
+		if len(got) != 1 || got[0].ID != "run-3" {
+			t.Fatalf("after the fresh series failed: %v, want run-3 failed", got)
+		}
+		// No new run, no new series: no loop.
+		if n, _ := q.RetryFailedEnvironments(ctx, at(40*time.Second)); n != 0 {
+			t.Fatalf("RetryFailedEnvironments without a new run = %d; want 0", n)
 		}
 	})
 }

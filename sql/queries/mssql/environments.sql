@@ -52,6 +52,35 @@ WHERE NOT EXISTS (
       AND e.deps_digest = k.deps_digest
 );
 
+-- name: RetryFailedEnvironments :execrows
+-- Environments are touched after runs here as everywhere: the runs read
+-- comes first, then the environment rows are updated by primary key.
+SET NOCOUNT ON;
+DECLARE @retry TABLE (id NVARCHAR(36) NOT NULL);
+INSERT INTO @retry (id)
+SELECT e.id
+FROM environments AS e
+WHERE e.status = N'failed'
+  AND EXISTS (
+      SELECT 1 FROM runs AS r
+      WHERE r.workspace_id = e.workspace_id
+        AND r.configuration_id = e.configuration_id
+        AND r.engine_spec = e.engine_spec
+        AND r.deps_digest = e.deps_digest
+        AND r.status = N'queued'
+        AND r.attempt_count < r.max_attempts
+        AND r.created_at > e.updated_at
+  );
+SET NOCOUNT OFF; -- :execrows reports the UPDATE's count alone
+UPDATE e
+SET status = N'queued',
+    attempt_count = 0,
+    available_at = COALESCE(CAST(@now AS DATETIME2), SYSUTCDATETIME()),
+    updated_at = COALESCE(CAST(@now AS DATETIME2), SYSUTCDATETIME())
+FROM environments AS e
+JOIN @retry AS x ON x.id = e.id
+WHERE e.status = N'failed';
+
 -- name: ClaimEnvironment :one
 WITH next AS (
     SELECT TOP (1) *

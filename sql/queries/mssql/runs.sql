@@ -130,6 +130,7 @@ WITH doomed AS (
      AND e.engine_spec = r.engine_spec
      AND e.deps_digest = r.deps_digest
     WHERE e.status = N'failed' AND r.status = N'queued'
+      AND r.created_at <= e.updated_at
     ORDER BY r.created_at
 )
 UPDATE doomed

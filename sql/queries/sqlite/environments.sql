@@ -37,6 +37,28 @@ FROM (
 WHERE true
 ON CONFLICT (workspace_id, configuration_id, engine_spec, deps_digest) DO NOTHING;
 
+-- name: RetryFailedEnvironments :execrows
+-- A run queued after its environment failed for good gives that environment
+-- one fresh series of build attempts: a fixed index or mirror heals without
+-- a manual fix, while a broken package still fails its runs after
+-- ADE_WORKER_ENV_BUILD_MAX_ATTEMPTS tries, never rebuilding in a loop.
+UPDATE environments
+SET status = 'queued',
+    attempt_count = 0,
+    available_at = strftime('%Y-%m-%d %H:%M:%f000', COALESCE(sqlc.narg(now), 'now')),
+    updated_at = strftime('%Y-%m-%d %H:%M:%f000', COALESCE(sqlc.narg(now), 'now'))
+WHERE status = 'failed'
+  AND EXISTS (
+      SELECT 1 FROM runs AS r
+      WHERE r.workspace_id = environments.workspace_id
+        AND r.configuration_id = environments.configuration_id
+        AND r.engine_spec = environments.engine_spec
+        AND r.deps_digest = environments.deps_digest
+        AND r.status = 'queued'
+        AND r.attempt_count < r.max_attempts
+        AND r.created_at > environments.updated_at
+  );
+
 -- name: ClaimEnvironment :one
 -- The oldest due queued environment becomes building under a lease.
 UPDATE environments

@@ -108,8 +108,9 @@ WHERE id IN (
 RETURNING id, workspace_id, status, attempt_count;
 
 -- name: FailRunsOfFailedEnvironments :many
--- Queued runs whose environment failed for good fail with the build's error,
--- so no run waits forever on a broken environment.
+-- Queued runs that were waiting when their environment failed for good fail
+-- with the build's error, so no run waits forever on a broken environment.
+-- A run queued after the failure is left for RetryFailedEnvironments.
 UPDATE runs
 SET status = 'failed',
     completed_at = strftime('%Y-%m-%d %H:%M:%f000', COALESCE(sqlc.narg(now), 'now')),
@@ -128,6 +129,7 @@ WHERE id IN (
      AND e.engine_spec = r.engine_spec
      AND e.deps_digest = r.deps_digest
     WHERE e.status = 'failed' AND r.status = 'queued'
+      AND r.created_at <= e.updated_at
     LIMIT 500
 )
   AND status = 'queued'
