@@ -16,7 +16,7 @@ func cmdBench(env *cliEnv, args []string) int {
 	fs := env.flags("bench")
 	runs := fs.Int("runs", 200, "runs enqueued at once for the throughput phase")
 	concurrency := fs.Int("concurrency", 2, "ADE_WORKER_CONCURRENCY of the worker, and the parallelism of the direct runs")
-	rounds := fs.Int("rounds", 4, "rounds alternating a worker batch with as many direct engine runs, so other load weighs on both alike")
+	rounds := fs.Int("rounds", 10, "rounds alternating a worker batch with as many direct engine runs, so other load weighs on both alike")
 	noop := fs.Bool("noop", false, "use an engine that only prints a minimal engine.run.completed, instead of the reference engine")
 	idleRuns := fs.Int("idle-runs", 20, "runs enqueued one at a time into an idle worker to measure idle pickup (0: none)")
 	idleWindow := fs.Duration("idle-window", 10*time.Second, "how long an idle worker's statements are counted")

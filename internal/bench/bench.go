@@ -56,7 +56,7 @@ type Options struct {
 	Concurrency int
 	// Rounds splits the runs into rounds, each a batch for the worker then
 	// as many direct engine runs, so that other load on the machine weighs
-	// on both sides alike (4, at most Runs).
+	// on both sides alike (10, at most Runs).
 	Rounds int
 	// Noop replaces the reference engine with an ade_engine that only prints a
 	// minimal engine.run.completed: what is left is the worker's own cost
@@ -93,7 +93,7 @@ func (o Options) withDefaults() Options {
 		o.Concurrency = 2
 	}
 	if o.Rounds <= 0 {
-		o.Rounds = 4
+		o.Rounds = 10
 	}
 	o.Rounds = min(o.Rounds, o.Runs)
 	if o.IdleRuns < 0 {
@@ -377,6 +377,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	if res.Ideal.Throughput > 0 {
 		res.Ratio = round3(res.Worker.Throughput / res.Ideal.Throughput)
+	}
+	for i, we := range res.roundElapsed {
+		if i < len(ideal.rounds) && we > 0 {
+			res.RoundRatios = append(res.RoundRatios, round3(ideal.rounds[i].Seconds()/we.Seconds()))
+		}
 	}
 	return res, nil
 }

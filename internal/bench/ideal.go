@@ -43,6 +43,7 @@ type idealRunner struct {
 	c       int
 	walls   []time.Duration
 	elapsed time.Duration
+	rounds  []time.Duration // each round's wall time
 	ran     int
 
 	failed   atomic.Int64
@@ -105,6 +106,7 @@ func (r *idealRunner) round(ctx context.Context, start, n int) error {
 	}
 	wg.Wait()
 	r.elapsed += time.Since(began)
+	r.rounds = append(r.rounds, time.Since(began))
 	r.ran += n
 	return ctx.Err()
 }

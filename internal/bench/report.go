@@ -34,15 +34,20 @@ type Result struct {
 	Worker WorkerResult `json:"worker"`
 	Ideal  IdealResult  `json:"ideal"`
 	// Ratio is the worker's throughput as a fraction of the ideal's.
-	Ratio  float64      `json:"throughput_ratio"`
-	Idle   IdleResult   `json:"idle"`
-	Memory MemoryResult `json:"memory"`
+	Ratio float64 `json:"throughput_ratio"`
+	// RoundRatios is the same ratio round by round (ideal time over worker
+	// time): their spread shows how much other load on the machine moved
+	// the figure.
+	RoundRatios []float64    `json:"round_ratios"`
+	Idle        IdleResult   `json:"idle"`
+	Memory      MemoryResult `json:"memory"`
 	// WorkerExitCode is the worker's exit code after SIGTERM (0 is clean).
 	WorkerExitCode int `json:"worker_exit_code"`
 	// Rounds is how many worker batches and direct-run rounds alternated.
 	Rounds int `json:"rounds"`
 
 	batchCompletions []time.Time
+	roundElapsed     []time.Duration
 }
 
 // WorkerResult is the throughput phase: Runs enqueued into an idle worker,
@@ -167,6 +172,7 @@ func analyseRounds(ctx context.Context, st *store.Store, layout paths.Layout, ro
 			handoff = append(handoff, starts[k+c].Sub(ends[k]))
 		}
 		elapsed += ends[len(ends)-1].Sub(lastCreated)
+		res.roundElapsed = append(res.roundElapsed, ends[len(ends)-1].Sub(lastCreated))
 		runs += len(ids)
 		all = append(all, ends...)
 	}
@@ -241,7 +247,7 @@ func (r *Result) WriteTable(out io.Writer) {
 	fmt.Fprintf(tw, "throughput\t%.2f runs/s\t(%d runs in %.2fs)\n", w.Throughput, w.Succeeded, w.ElapsedS)
 	fmt.Fprintf(tw, "engine-bound ideal\t%.2f runs/s\t(same engine command run directly, %d at a time, %.2fs)\n", r.Ideal.Throughput, r.Ideal.Concurrency, r.Ideal.ElapsedS)
 	fmt.Fprintf(tw, "\t\t(%d rounds, worker batch then direct runs, alternating)\n", r.Rounds)
-	fmt.Fprintf(tw, "achieved\t%.1f%% of ideal\t\n", 100*r.Ratio)
+	fmt.Fprintf(tw, "achieved\t%.1f%% of ideal\t%s\n", 100*r.Ratio, spread(r.RoundRatios))
 	fmt.Fprintln(tw, "\t\t")
 	fmt.Fprintln(tw, "latency (ms)\tp50 / p95 / p99 / max\t")
 	row := func(name string, d Dist, note string) {
@@ -264,6 +270,16 @@ func (r *Result) WriteTable(out io.Writer) {
 	fmt.Fprintf(tw, "worker RSS\tpeak %.1f MiB\t(%.1f before the batch, %.1f after; %+.0f KiB per 1000 runs over its second half)\n", m.PeakMiB, m.BeforeMiB, m.AfterMiB, m.SlopeKiBPer1kRuns)
 	fmt.Fprintf(tw, "goroutines\t%d -> %d\t(before and after the batch; heap in use %.1f -> %.1f MiB)\n", m.GoroutinesBefore, m.GoroutinesAfter, m.HeapInuseMiB[0], m.HeapInuseMiB[1])
 	tw.Flush()
+}
+
+// spread describes the per-round ratios.
+func spread(ratios []float64) string {
+	if len(ratios) < 2 {
+		return ""
+	}
+	s := slices.Clone(ratios)
+	slices.Sort(s)
+	return fmt.Sprintf("(rounds: min %.1f%%, median %.1f%%, max %.1f%%)", 100*s[0], 100*s[len(s)/2], 100*s[len(s)-1])
 }
 
 func fmtDist(d Dist) string {
