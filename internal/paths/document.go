@@ -85,7 +85,9 @@ func (l Layout) OpenDocument(workspaceID, storedURI string) (*os.File, error) {
 	if !within(root, filepath.Join(root, rel)) {
 		return nil, unsafe("stored_uri", storedURI, "leads outside the documents folder")
 	}
-	f, err := os.OpenInRoot(root, rel)
+	// The same lexical reading as DocumentPath: "a/../b" names b even when
+	// no folder "a" exists, as filepath.Join reads it there.
+	f, err := os.OpenInRoot(root, filepath.Clean(rel))
 	if err != nil {
 		if isMissing(err) {
 			return nil, notFound("stored_uri", storedURI, "names a document file that does not exist")
