@@ -108,6 +108,9 @@ func (w *Worker) execute(ctx context.Context, run claimedRun, rp paths.RunPaths,
 	if err != nil {
 		return failed(false, "invalid run options: %v", err)
 	}
+	if !opts.LogLevelSet {
+		opts.LogLevel = engineLogLevel(w.cfg.LogLevel)
+	}
 	if opts.DryRun {
 		ev.Emit("info", "run.dry_run", "dry run: the engine is not invoked", nil)
 		return runOutcome{succeeded: true}
@@ -577,4 +580,18 @@ func copyFile(src, dst string) error {
 		return err
 	}
 	return os.Rename(tmp, dst)
+}
+
+// engineLogLevel is the engine's --log-level for the worker's own level: a
+// run that names no level logs as verbosely as the worker that runs it.
+func engineLogLevel(l slog.Level) string {
+	switch {
+	case l <= slog.LevelDebug:
+		return "DEBUG"
+	case l < slog.LevelWarn:
+		return "INFO"
+	case l < slog.LevelError:
+		return "WARNING"
+	}
+	return "ERROR"
 }

@@ -38,7 +38,7 @@ func Documented() []Setting {
 		{"ADE_WORKER_POLL_INTERVAL_MAX", "2", "Longest wait in seconds between polls of an idle queue."},
 		{"ADE_WORKER_MSSQL_POLL_INTERVAL", "0.25", "Shortest wait in seconds between polls on SQL Server."},
 		{"ADE_WORKER_CLEANUP_INTERVAL", "30", "Seconds between sweeps of expired leases."},
-		{"ADE_WORKER_LOG_LEVEL", "INFO", "The worker's own log level: DEBUG, INFO, WARNING or ERROR."},
+		{"ADE_WORKER_LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING or ERROR: the worker's log level, and the engine's for runs whose options name none."},
 		{"ADE_WORKER_LOG_FORMAT", "text", "text for people, json for log collectors."},
 		{"ADE_WORKER_HTTP_ADDR", "", "host:port serving health and metrics; empty turns it off."},
 		{"ADE_WORKER_SHUTDOWN_GRACE_SECONDS", "30", "Seconds running work may finish after a stop signal."},

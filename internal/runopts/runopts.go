@@ -27,6 +27,10 @@ type Options struct {
 	DryRun bool
 	// LogLevel is the engine's --log-level: DEBUG, INFO, WARNING or ERROR.
 	LogLevel string
+	// LogLevelSet says the run named its log level; otherwise the caller
+	// may put the worker's own level in its place, as the original worker
+	// did.
+	LogLevelSet bool
 	// InputSheets are the sheets to process, in order, without duplicates;
 	// empty means the engine's default (every sheet).
 	InputSheets []string
@@ -105,6 +109,7 @@ func Parse(runOptions, inputSheetNames string) (Options, error) {
 		if opts.LogLevel, err = toLogLevel(key, v); err != nil {
 			return Options{}, err
 		}
+		opts.LogLevelSet = v != nil
 	}
 	if v, key := lookup(obj, "active_sheet_only"); key != "" {
 		if opts.ActiveSheetOnly, err = toBool(key, v); err != nil {

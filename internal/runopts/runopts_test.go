@@ -41,10 +41,10 @@ func TestParse(t *testing.T) {
 		{"dry_run False", `{"dry_run": "False"}`, "", def(nil)},
 		{"dry_run n", `{"dry_run": "n"}`, "", def(nil)},
 
-		{"log_level lower", `{"log_level": "debug"}`, "", def(func(o *Options) { o.LogLevel = "DEBUG" })},
-		{"log_level warn", `{"log_level": "Warn"}`, "", def(func(o *Options) { o.LogLevel = "WARNING" })},
-		{"log_level warning", `{"log_level": " warning "}`, "", def(func(o *Options) { o.LogLevel = "WARNING" })},
-		{"log_level error", `{"log_level": "ERROR"}`, "", def(func(o *Options) { o.LogLevel = "ERROR" })},
+		{"log_level lower", `{"log_level": "debug"}`, "", def(func(o *Options) { o.LogLevel, o.LogLevelSet = "DEBUG", true })},
+		{"log_level warn", `{"log_level": "Warn"}`, "", def(func(o *Options) { o.LogLevel, o.LogLevelSet = "WARNING", true })},
+		{"log_level warning", `{"log_level": " warning "}`, "", def(func(o *Options) { o.LogLevel, o.LogLevelSet = "WARNING", true })},
+		{"log_level error", `{"log_level": "ERROR"}`, "", def(func(o *Options) { o.LogLevel, o.LogLevelSet = "ERROR", true })},
 
 		{"max findings int", `{"max_findings_per_sheet": 25}`, "", def(func(o *Options) { o.MaxFindingsPerSheet = intp(25) })},
 		{"max findings zero", `{"max_findings_per_sheet": 0}`, "", def(func(o *Options) { o.MaxFindingsPerSheet = intp(0) })},
@@ -76,7 +76,7 @@ func TestParse(t *testing.T) {
 		{"engine args empty list", `{"engine_args": []}`, "", def(nil)},
 
 		{"everything", `{"validate_only": "no", "dry_run": false, "log_level": "debug", "active_sheet_only": false, "max_findings_per_sheet": "3", "input_sheet_names": ["S1"], "engine_args": ["--x"]}`, `["ignored"]`,
-			Options{LogLevel: "DEBUG", InputSheets: []string{"S1"}, MaxFindingsPerSheet: intp(3), EngineArgs: []string{"--x"}}},
+			Options{LogLevel: "DEBUG", LogLevelSet: true, InputSheets: []string{"S1"}, MaxFindingsPerSheet: intp(3), EngineArgs: []string{"--x"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
