@@ -239,6 +239,17 @@ func (l *Log) EngineLine(line []byte, stream, scope string) *EngineEvent {
 		l.plainLine(line, stream, scope, 0)
 		return nil
 	}
+	// In a valid JSON object a raw CR or LF can only be whitespace between
+	// tokens; written as is it would split the record across lines. A space
+	// in its place keeps the JSON and every member offset the same.
+	if bytes.ContainsAny(line, "\r\n") {
+		line = bytes.Map(func(r rune) rune {
+			if r == '\r' || r == '\n' {
+				return ' '
+			}
+			return r
+		}, line)
+	}
 	name, ok := l.decodeName(line, m.event)
 	if !ok {
 		l.plainLine(line, stream, scope, 0)
