@@ -241,7 +241,9 @@ func (l *Log) EngineLine(line []byte, stream, scope string) *EngineEvent {
 	}
 	// In a valid JSON object a raw CR or LF can only be whitespace between
 	// tokens; written as is it would split the record across lines. A space
-	// in its place keeps the JSON and every member offset the same.
+	// in its place keeps the JSON and every member offset the same. A line
+	// that turns out not to be an event is recorded as it came.
+	raw := line
 	if bytes.ContainsAny(line, "\r\n") {
 		line = bytes.Map(func(r rune) rune {
 			if r == '\r' || r == '\n' {
@@ -252,7 +254,7 @@ func (l *Log) EngineLine(line []byte, stream, scope string) *EngineEvent {
 	}
 	name, ok := l.decodeName(line, m.event)
 	if !ok {
-		l.plainLine(line, stream, scope, 0)
+		l.plainLine(raw, stream, scope, 0)
 		return nil
 	}
 	ev := &EngineEvent{Name: name}
