@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/ade-dev/ade-worker/gen/db"
-	"github.com/ade-dev/ade-worker/internal/dbtime"
 	"github.com/ade-dev/ade-worker/internal/store"
 )
 
@@ -346,5 +345,3 @@ func (w *Worker) sampleQueue(ctx context.Context) {
 func nsv(s string) sql.NullString { return sql.NullString{String: s, Valid: true} }
 
 func nullStr(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
-
-var _ = dbtime.Layout
