@@ -151,11 +151,11 @@ func Run(ctx context.Context, s Spec) (Result, error) {
 		return Result{}, fmt.Errorf("start %s: %w", s.Path, err)
 	}
 
-	outR, outW, err := os.Pipe()
+	outR, outW, err := newPipe()
 	if err != nil {
 		return Result{}, fmt.Errorf("start %s: create stdout pipe: %w", s.Path, err)
 	}
-	errR, errW, err := os.Pipe()
+	errR, errW, err := newPipe()
 	if err != nil {
 		outR.Close()
 		outW.Close()
@@ -180,6 +180,7 @@ func Run(ctx context.Context, s Spec) (Result, error) {
 		return Result{}, fmt.Errorf("start %s: %w", s.Path, p.startErr)
 	}
 	start := time.Now()
+	outR.exited, errR.exited = p.exited, p.exited
 
 	out := newCollector(s)
 	var readers sync.WaitGroup
@@ -220,8 +221,8 @@ func Run(ctx context.Context, s Spec) (Result, error) {
 	case <-drainTimer.C:
 		slog.Warn("subprocess output still open after exit; closing it",
 			slog.String("path", s.Path), slog.Int("pid", p.pid))
-		outR.Close()
-		errR.Close()
+		outR.Abandon()
+		errR.Abandon()
 		<-drained
 	}
 	outR.Close()

@@ -244,7 +244,7 @@ func (l *Log) EngineLine(line []byte, stream, scope string) *EngineEvent {
 	// in its place keeps the JSON and every member offset the same. A line
 	// that turns out not to be an event is recorded as it came.
 	raw := line
-	if bytes.ContainsAny(line, "\r\n") {
+	if bytes.IndexByte(line, '\n') >= 0 || bytes.IndexByte(line, '\r') >= 0 {
 		line = bytes.Map(func(r rune) rune {
 			if r == '\r' || r == '\n' {
 				return ' '
