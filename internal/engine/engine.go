@@ -373,6 +373,7 @@ func newCollector(s Spec) *collector { return &collector{spec: s} }
 
 func (c *collector) read(r io.Reader, stream string) {
 	lr := NewLineReader(r, c.spec.MaxLine)
+	defer lr.Release()
 	lr.AllowLonger(c.spec.MaxSummaryLine, looksLikeSummary)
 	for {
 		line, dropped, err := lr.Next()

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"io"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -23,15 +24,38 @@ type LineReader struct {
 	// longMax and keepLonger: see AllowLonger.
 	longMax    int
 	keepLonger func(head []byte) bool
+
+	pooled bool // br came from readers
 }
 
+// readers keeps read buffers of readBufferSize between subprocesses: every
+// run reads two streams, and their buffers would otherwise be garbage the
+// moment it ends.
+var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readBufferSize) }}
+
 // NewLineReader reads lines from r, keeping at most max bytes of each (max
-// below 1 is taken as 1).
+// below 1 is taken as 1). Release gives its buffer back once it is done.
 func NewLineReader(r io.Reader, max int) *LineReader {
 	if max < 1 {
 		max = 1
 	}
-	return &LineReader{br: bufio.NewReaderSize(r, min(readBufferSize, max+1)), max: max}
+	if max+1 < readBufferSize {
+		return &LineReader{br: bufio.NewReaderSize(r, max+1), max: max}
+	}
+	br := readers.Get().(*bufio.Reader)
+	br.Reset(r)
+	return &LineReader{br: br, max: max, pooled: true}
+}
+
+// Release returns the reader's buffer for reuse. The LineReader, and every
+// line it returned, must not be used afterwards.
+func (lr *LineReader) Release() {
+	if lr.pooled {
+		lr.pooled = false
+		lr.br.Reset(nil)
+		readers.Put(lr.br)
+	}
+	lr.br = nil
 }
 
 // AllowLonger lets a line grow to longMax bytes instead of max when keep,

@@ -31,6 +31,9 @@ var flushDelay = time.Second
 // write syscalls, small enough to be nothing per run.
 const bufferSize = 64 << 10
 
+// writers keeps write buffers between logs: a worker opens one per run.
+var writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, bufferSize) }}
+
 // EngineEvent is an engine line recognised as an event: a JSON object with a
 // string "event" member.
 type EngineEvent struct {
@@ -107,7 +110,9 @@ func newLog(w io.Writer, closer io.Closer, context map[string]string) (*Log, err
 	if err != nil {
 		return nil, fmt.Errorf("encode event log context: %w", err)
 	}
-	l := &Log{closer: closer, w: bufio.NewWriterSize(w, bufferSize), context: ctx, ctxJSON: ctxJSON}
+	bw := writers.Get().(*bufio.Writer)
+	bw.Reset(w)
+	l := &Log{closer: closer, w: bw, context: ctx, ctxJSON: ctxJSON}
 	l.timer = time.AfterFunc(flushDelay, l.timedFlush)
 	l.timer.Stop()
 	return l, nil
@@ -148,6 +153,10 @@ func (l *Log) Close() error {
 	l.closed = true
 	l.timer.Stop()
 	l.flushLocked()
+	// Nothing writes to a closed Log, so its buffer can serve the next one.
+	l.w.Reset(nil)
+	writers.Put(l.w)
+	l.w = nil
 	if l.closer != nil {
 		if err := l.closer.Close(); err != nil && l.err == nil {
 			l.err = fmt.Errorf("close event log: %w", err)
