@@ -151,11 +151,11 @@ func Run(ctx context.Context, s Spec) (Result, error) {
 		return Result{}, fmt.Errorf("start %s: %w", s.Path, err)
 	}
 
-	outR, outW, err := newPipe()
+	outR, outW, err := newPipe(stdoutPipeSize)
 	if err != nil {
 		return Result{}, fmt.Errorf("start %s: create stdout pipe: %w", s.Path, err)
 	}
-	errR, errW, err := newPipe()
+	errR, errW, err := newPipe(0)
 	if err != nil {
 		outR.Close()
 		outW.Close()

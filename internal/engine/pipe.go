@@ -24,10 +24,13 @@ import (
 // without waking anyone and are read many at a time. A pause ends at once
 // when the process exits, so no run waits on it.
 const (
-	// pipeSize is the pipe buffer asked for (Linux's default limit for an
-	// unprivileged process): at a gigabyte a second an engine fills it in
-	// a millisecond, so a pause rarely blocks the writer.
-	pipeSize = 1 << 20
+	// stdoutPipeSize is the buffer asked for the engine's stdout, where its
+	// events go: at 200 MB/s an engine fills it in a millisecond, so a
+	// pause rarely blocks the writer. Linux counts pipe buffers against a
+	// per-user quota (pipe-user-pages-soft, 64 MiB by default) past which
+	// every new pipe of the user gets a tiny one, so stderr keeps the
+	// default 64 KiB and this stays well short of the 1 MiB allowed.
+	stdoutPipeSize = 256 << 10
 
 	// coalesceDelay is the pause between reads of a streaming output.
 	coalesceDelay = time.Millisecond
@@ -42,14 +45,17 @@ const (
 )
 
 // newPipe returns a pipe whose read end is blocking and close-on-exec, and
-// whose write end is given to the child.
-func newPipe() (r *pipeReader, w *os.File, err error) {
+// whose write end is given to the child. size, when not 0, is the buffer to
+// ask for.
+func newPipe(size int) (r *pipeReader, w *os.File, err error) {
 	var fds [2]int
 	if err := unix.Pipe2(fds[:], unix.O_CLOEXEC); err != nil {
 		return nil, nil, err
 	}
-	// Best effort: a user over its pipe-buffer quota keeps the default.
-	_, _ = unix.FcntlInt(uintptr(fds[0]), unix.F_SETPIPE_SZ, pipeSize)
+	if size > 0 {
+		// Best effort: a user over its pipe-buffer quota keeps the default.
+		_, _ = unix.FcntlInt(uintptr(fds[0]), unix.F_SETPIPE_SZ, size)
+	}
 	return &pipeReader{fd: fds[0], abandon: make(chan struct{})}, os.NewFile(uintptr(fds[1]), "|1"), nil
 }
 

@@ -17,7 +17,7 @@ import (
 // every engine write wake a thread, which is what the blocking descriptor
 // is for (see pipe.go).
 func TestPipeReadEndIsBlocking(t *testing.T) {
-	r, w, err := newPipe()
+	r, w, err := newPipe(stdoutPipeSize)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,8 +41,8 @@ func TestPipeReadEndIsBlocking(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if max := pipeMaxSize(t); max >= pipeSize && size != pipeSize {
-		t.Errorf("pipe buffer is %d bytes, want %d", size, pipeSize)
+	if max := pipeMaxSize(t); max >= stdoutPipeSize && size != stdoutPipeSize {
+		t.Errorf("pipe buffer is %d bytes, want %d", size, stdoutPipeSize)
 	}
 }
 
@@ -60,7 +60,7 @@ func pipeMaxSize(t *testing.T) int {
 // in order, coalesced pauses included, and the reader sees EOF when the
 // writer closes.
 func TestPipeReaderStreamsEverything(t *testing.T) {
-	r, w, err := newPipe()
+	r, w, err := newPipe(stdoutPipeSize)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +92,7 @@ func TestPipeReaderStreamsEverything(t *testing.T) {
 
 // Abandon ends a Read that waits on a pipe someone else holds open.
 func TestPipeReaderAbandon(t *testing.T) {
-	r, w, err := newPipe()
+	r, w, err := newPipe(stdoutPipeSize)
 	if err != nil {
 		t.Fatal(err)
 	}
