@@ -602,18 +602,25 @@ EOF
 chmod 755 "$3/bin/python"`
 }
 
-// readPid reads a pid a fake engine wrote to a file.
+// readPid reads a pid a fake engine wrote to a file. The shell creates the
+// file before it writes the pid, so an empty file is read again.
 func readPid(t testing.TB, path string) int {
 	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
+	deadline := time.Now().Add(waitLimit)
+	for {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err == nil {
+			return pid
+		}
+		if len(bytes.TrimSpace(b)) > 0 || time.Now().After(deadline) {
+			t.Fatalf("pid file %s: %v", path, err)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil {
-		t.Fatalf("pid file %s: %v", path, err)
-	}
-	return pid
 }
 
 // alive reports whether a process exists and has not exited (a zombie
