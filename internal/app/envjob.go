@@ -82,7 +82,7 @@ func (w *Worker) buildEnvironment(parent context.Context, env db.ClaimEnvironmen
 	}
 	actx := context.WithoutCancel(ctx)
 	if errors.Is(cause, errShutdown) {
-		n, err := w.ack(actx, log, func(q *db.Queries) (int64, error) {
+		n, err := w.ackAlone(actx, log, func(q *db.Queries) (int64, error) {
 			return q.ReleaseEnvironment(actx, db.ReleaseEnvironmentParams{Now: nowParam, ID: env.ID, WorkerID: nsv(w.cfg.WorkerID)})
 		})
 		if err == nil && n > 0 {
@@ -96,7 +96,7 @@ func (w *Worker) buildEnvironment(parent context.Context, env db.ClaimEnvironmen
 	}
 
 	if buildErr == nil {
-		n, err := w.ack(actx, log, func(q *db.Queries) (int64, error) {
+		n, err := w.ackAlone(actx, log, func(q *db.Queries) (int64, error) {
 			return q.MarkEnvironmentReady(actx, db.MarkEnvironmentReadyParams{
 				PythonVersion: nullStr(info.PythonVersion), PythonInterpreter: nullStr(info.Interpreter),
 				EngineVersion: nullStr(info.EngineVersion), Now: nowParam, ID: env.ID, WorkerID: nsv(w.cfg.WorkerID),
@@ -122,7 +122,7 @@ func (w *Worker) buildEnvironment(parent context.Context, env db.ClaimEnvironmen
 		maxAttempts = 0
 	}
 	var row db.FailEnvironmentBuildRow
-	n, err := w.ack(actx, log, func(q *db.Queries) (int64, error) {
+	n, err := w.ackAlone(actx, log, func(q *db.Queries) (int64, error) {
 		r, err := q.FailEnvironmentBuild(actx, db.FailEnvironmentBuildParams{
 			MaxAttempts: maxAttempts, Now: nowParam, BackoffMaxSeconds: w.cfg.BackoffMax.Seconds(),
 			BackoffBaseSeconds: w.cfg.BackoffBase.Seconds(), ErrorMessage: nullStr(buildErr.Error()),

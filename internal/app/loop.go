@@ -124,28 +124,51 @@ func jitter(d time.Duration) time.Duration {
 	return time.Duration(int64(d) - spread + rand.Int64N(2*spread+1))
 }
 
+// maxClaimBatch is the most runs one claim transaction takes.
+const maxClaimBatch = 16
+
 // fillSlots claims work while slots are free: environment builds first, so
-// that runs waiting on them can start sooner, then runs.
+// that runs waiting on them can start sooner, then runs. When several slots
+// are free, one transaction claims a run for each (claimRuns).
 func (w *Worker) fillSlots(ctx context.Context) (int, error) {
-	claimed := 0
+	total := 0
 	for w.busy.Load() < int64(w.cfg.Concurrency) && ctx.Err() == nil {
-		c, err := w.claim(ctx)
-		if err != nil {
-			return claimed, err
+		free := min(int(int64(w.cfg.Concurrency)-w.busy.Load()), maxClaimBatch)
+		var cs []claimed
+		if free > 1 {
+			var err error
+			if cs, err = w.claimRuns(ctx, free); err != nil {
+				return total, err
+			}
+		} else {
+			c, err := w.claim(ctx)
+			if err != nil {
+				return total, err
+			}
+			if c.env != nil || c.run != nil {
+				cs = []claimed{c}
+			}
 		}
-		switch {
-		case c.env != nil:
-			env := *c.env
-			w.startJob(w.log.With(slog.String("environment_id", env.ID)), func(jctx context.Context) { w.buildEnvironment(jctx, env) })
-		case c.run != nil:
-			run := *c.run
-			w.startJob(w.log.With(slog.String("run_id", run.ID)), func(jctx context.Context) { w.processRun(jctx, run) })
-		default:
-			return claimed, nil
+		if len(cs) == 0 {
+			return total, nil
 		}
-		claimed++
+		for _, c := range cs {
+			switch {
+			case c.env != nil:
+				env := *c.env
+				w.startJob(w.log.With(slog.String("environment_id", env.ID)), func(jctx context.Context) { w.envJob(jctx, env) })
+			case c.run != nil:
+				run := *c.run
+				w.startJob(w.log.With(slog.String("run_id", run.ID)), func(jctx context.Context) { w.runJob(jctx, run) })
+			}
+			total++
+		}
+		if free > 1 && cs[0].env == nil && len(cs) < free {
+			// Fewer runs than free slots: none is left to claim now.
+			return total, nil
+		}
 	}
-	return claimed, nil
+	return total, nil
 }
 
 // claimed is what one claim transaction found: an environment to build, a
@@ -230,6 +253,86 @@ func (w *Worker) claim(ctx context.Context) (claimed, error) {
 		w.metrics.RunsClaimed.Inc()
 	}
 	return c, nil
+}
+
+// errClaimAgain rolls back a claim of several runs that met a run whose
+// environment stopped being ready: the claim is made again one run at a
+// time, which releases such a run without breaking the lock order.
+var errClaimAgain = errors.New("a claimed run's environment is not ready")
+
+// claimRuns is claim for up to limit free slots, in one write transaction: an
+// environment to build if one is queued (alone, as in claim), else up to limit
+// runs, each with its environment and document. The statements keep the
+// lock order: every ClaimRun, then every UseEnvironment, then every
+// GetDocument. A run whose environment is no longer ready (possible between
+// statements on SQL Server) rolls the transaction back, and one claim
+// (which gives such a run back) is made instead.
+func (w *Worker) claimRuns(ctx context.Context, limit int) ([]claimed, error) {
+	start := time.Now()
+	var cs []claimed
+	lease := w.cfg.Lease.Seconds()
+	err := w.st.Write(ctx, func(q *db.Queries) error {
+		cs = cs[:0]
+		sent := time.Now()
+		env, err := q.ClaimEnvironment(ctx, db.ClaimEnvironmentParams{WorkerID: nsv(w.cfg.WorkerID), Now: nowParam, LeaseSeconds: lease})
+		if err == nil {
+			cs = append(cs, claimed{env: &env})
+			return nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		var runs []*claimedRun
+		for len(runs) < limit {
+			run, err := q.ClaimRun(ctx, db.ClaimRunParams{WorkerID: nsv(w.cfg.WorkerID), Now: nowParam, LeaseSeconds: lease})
+			if errors.Is(err, sql.ErrNoRows) {
+				break
+			}
+			if err != nil {
+				return err
+			}
+			runs = append(runs, &claimedRun{ClaimRunRow: run, claimedAt: sent})
+		}
+		for _, cr := range runs {
+			useEnv, err := q.UseEnvironment(ctx, db.UseEnvironmentParams{Now: nowParam, WorkspaceID: cr.WorkspaceID,
+				ConfigurationID: cr.ConfigurationID, EngineSpec: cr.EngineSpec, DepsDigest: cr.DepsDigest})
+			if errors.Is(err, sql.ErrNoRows) {
+				return errClaimAgain
+			}
+			if err != nil {
+				return err
+			}
+			cr.env = useEnv
+		}
+		for _, cr := range runs {
+			doc, err := q.GetDocument(ctx, db.GetDocumentParams{ID: cr.InputDocumentID, WorkspaceID: cr.WorkspaceID})
+			switch {
+			case err == nil:
+				cr.doc = &doc
+			case !errors.Is(err, sql.ErrNoRows):
+				return err
+			}
+			cs = append(cs, claimed{run: cr})
+		}
+		return nil
+	})
+	w.metrics.ClaimLatency.Observe(time.Since(start).Seconds())
+	if errors.Is(err, errClaimAgain) {
+		c, err := w.claim(ctx)
+		if err != nil || (c.env == nil && c.run == nil) {
+			return nil, err
+		}
+		return []claimed{c}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range cs {
+		if c.run != nil {
+			w.metrics.RunsClaimed.Inc()
+		}
+	}
+	return cs, nil
 }
 
 // ensureEnvironments creates queued environments for the keys queued runs

@@ -22,6 +22,8 @@ type Metrics struct {
 	LostClaims        *prometheus.CounterVec // kind: run|environment
 	HeartbeatErrors   prometheus.Counter
 	ClaimLatency      prometheus.Histogram
+	AckBatchSize      prometheus.Histogram
+	AckBatchFallbacks prometheus.Counter
 	LoopErrors        prometheus.Counter
 	QueueDepth        *prometheus.GaugeVec // table, status
 	SlotsInUse        prometheus.Gauge
@@ -72,6 +74,15 @@ func NewMetrics() *Metrics {
 			Help:    "Time of one claim transaction, found or not.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
 		}),
+		AckBatchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "ade_worker_ack_batch_size",
+			Help:    "Run acks written by one group-commit transaction.",
+			Buckets: prometheus.ExponentialBuckets(1, 2, 7),
+		}),
+		AckBatchFallbacks: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ade_worker_ack_batch_fallbacks_total",
+			Help: "Group-commit transactions of run acks that failed; each of their acks was then written alone.",
+		}),
 		LoopErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ade_worker_loop_errors_total", Help: "Loop iterations that failed and were retried.",
 		}),
@@ -89,7 +100,7 @@ func NewMetrics() *Metrics {
 		}),
 	}
 	reg.MustRegister(m.RunsClaimed, m.RunsFinished, m.RunDuration, m.EnvBuilds, m.EnvBuildDuration,
-		m.LeaseExpiries, m.LostClaims, m.HeartbeatErrors, m.ClaimLatency, m.LoopErrors, m.QueueDepth,
+		m.LeaseExpiries, m.LostClaims, m.HeartbeatErrors, m.ClaimLatency, m.AckBatchSize, m.AckBatchFallbacks, m.LoopErrors, m.QueueDepth,
 		m.SlotsInUse, m.Slots, m.LastLoopTimestamp,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

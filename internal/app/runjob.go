@@ -290,7 +290,7 @@ func (w *Worker) finishRun(ctx context.Context, run claimedRun, out runOutcome, 
 	// an engine that ended by itself (its output may have stayed open past
 	// the grace) has an outcome to record, and a release would run it again.
 	if (errors.Is(cause, errShutdown) && out.stopped) || out.release {
-		n, err := w.ack(actx, log, func(q *db.Queries) (int64, error) {
+		release := func(q *db.Queries) (int64, error) {
 			// The run first, then its environment: every transaction locks
 			// runs before environments, so none can deadlock with a claim.
 			n, err := q.ReleaseRun(actx, db.ReleaseRunParams{Now: nowParam, ID: run.ID, WorkerID: nsv(w.cfg.WorkerID)})
@@ -301,7 +301,16 @@ func (w *Worker) finishRun(ctx context.Context, run claimedRun, out runOutcome, 
 				return 0, err
 			}
 			return n, nil
-		})
+		}
+		// A release that requeues the environment locks an environment, so
+		// it goes alone (see ackBatcher); a plain release is batched.
+		var n int64
+		var err error
+		if out.requeueEnv {
+			n, err = w.ackAlone(actx, log, release)
+		} else {
+			n, err = w.ackRun(actx, log, 0, release)
+		}
 		if !w.afterAck(n, err, "released", log) {
 			// The claim was gone (or the write failed): nothing was released.
 			return
@@ -325,13 +334,7 @@ func (w *Worker) finishRun(ctx context.Context, run claimedRun, out runOutcome, 
 		"engine_wall_us": out.engineWall.Microseconds(), "engine_cpu_ms": out.engineCPU.Milliseconds()}
 
 	if out.succeeded {
-		n, err := w.ack(actx, log, func(q *db.Queries) (int64, error) {
-			n, err := q.CompleteRun(actx, db.CompleteRunParams{Now: nowParam, ExitCode: exit, OutputPath: nullStr(out.outputPath), ID: run.ID, WorkerID: nsv(w.cfg.WorkerID)})
-			if err != nil || n == 0 {
-				return n, err
-			}
-			return n, writeResults(actx, q, run.ID, out.summary)
-		})
+		n, err := w.ackRun(actx, log, resultRows(out.summary), w.succeededAck(actx, run, out))
 		if w.afterAck(n, err, "succeeded", log) {
 			w.metrics.RunDuration.WithLabelValues("succeeded").Observe(wall.Seconds())
 			ev.Emit("info", "run.complete", "run succeeded", map[string]any{
@@ -343,7 +346,7 @@ func (w *Worker) finishRun(ctx context.Context, run claimedRun, out runOutcome, 
 	}
 
 	var row db.FailRunRow
-	n, err := w.ack(actx, log, func(q *db.Queries) (int64, error) {
+	n, err := w.ackRun(actx, log, 0, func(q *db.Queries) (int64, error) {
 		r, err := q.FailRun(actx, db.FailRunParams{
 			Retryable: out.retryable, Now: nowParam,
 			BackoffMaxSeconds: w.cfg.BackoffMax.Seconds(), BackoffBaseSeconds: w.cfg.BackoffBase.Seconds(),
@@ -377,38 +380,37 @@ func (w *Worker) finishRun(ctx context.Context, run claimedRun, out runOutcome, 
 	log.Error("run failed", slog.String("error", out.err), slog.Int64("attempts", row.AttemptCount))
 }
 
-// ack writes one fenced transaction, retrying with backoff while the
-// database is unreachable (the job's subprocess is already done, so waiting
-// costs only the slot). It gives up only on a hard stop; the lease then
-// expires and another worker runs the attempt again (at least once). A
-// transaction whose fenced statement changed no row is rolled back. log is
-// the job's, so a retry names the run or environment it is for.
-func (w *Worker) ack(ctx context.Context, log *slog.Logger, fn func(q *db.Queries) (int64, error)) (int64, error) {
-	delay := 250 * time.Millisecond
-	for {
-		var n int64
-		err := w.st.Write(ctx, func(q *db.Queries) error {
-			var err error
-			n, err = fn(q)
-			if err == nil && n == 0 {
-				return errFenced
-			}
-			return err
-		})
-		if errors.Is(err, errFenced) {
-			return 0, nil
-		}
-		if err == nil {
-			return n, nil
-		}
-		log.Warn("writing a job's outcome failed; retrying", slog.String("error", err.Error()), slog.Duration("in", delay))
-		select {
-		case <-w.hardStop:
-			return 0, err
-		case <-time.After(jitter(delay)):
-		}
-		delay = min(delay*2, 10*time.Second)
+// succeededAck is the ack of a succeeded run: the fenced CompleteRun, then
+// (only if it changed the row) the replace of the run's results. The
+// results are encoded here, before the ack waits for the write lock.
+func (w *Worker) succeededAck(ctx context.Context, run claimedRun, out runOutcome) func(q *db.Queries) (int64, error) {
+	var exit sql.NullInt64
+	if out.exitCode != nil {
+		exit = sql.NullInt64{Int64: int64(*out.exitCode), Valid: true}
 	}
+	res, encErr := encodeResults(run.ID, out.summary)
+	return func(q *db.Queries) (int64, error) {
+		if encErr != nil {
+			return 0, encErr
+		}
+		n, err := q.CompleteRun(ctx, db.CompleteRunParams{Now: nowParam, ExitCode: exit, OutputPath: nullStr(out.outputPath), ID: run.ID, WorkerID: nsv(w.cfg.WorkerID)})
+		if err != nil || n == 0 {
+			return n, err
+		}
+		return n, writeResults(ctx, q, run.ID, res)
+	}
+}
+
+// resultRows is the number of rows writeResults inserts for s.
+func resultRows(s *results.Summary) int {
+	if s == nil {
+		return 0
+	}
+	n := len(s.Fields) + len(s.Columns)
+	if s.Metrics != nil {
+		n++
+	}
+	return n
 }
 
 var errFenced = errors.New("fenced write changed no row")
@@ -433,24 +435,22 @@ func (w *Worker) afterAck(n int64, err error, outcome string, log *slog.Logger) 
 // under SQL Server's lock-escalation threshold.
 const columnChunk = 1000
 
-// writeResults replaces the run's metrics, fields and table columns.
-func writeResults(ctx context.Context, q *db.Queries, runID string, s *results.Summary) error {
-	if err := q.DeleteRunMetrics(ctx, runID); err != nil {
-		return fmt.Errorf("delete run_metrics: %w", err)
-	}
-	if err := q.DeleteRunFields(ctx, runID); err != nil {
-		return fmt.Errorf("delete run_fields: %w", err)
-	}
-	if err := q.DeleteRunTableColumns(ctx, runID); err != nil {
-		return fmt.Errorf("delete run_table_columns: %w", err)
-	}
+// encodedResults are a summary's rows as the insert statements take them.
+type encodedResults struct {
+	metrics *db.InsertRunMetricsParams
+	fields  string   // JSON array; "" when there are none
+	columns []string // JSON arrays of at most columnChunk rows
+}
+
+// encodeResults encodes s's rows for writeResults (nil s: none).
+func encodeResults(runID string, s *results.Summary) (encodedResults, error) {
+	var e encodedResults
 	if s == nil {
-		return nil
+		return e, nil
 	}
 	if s.Metrics != nil {
-		if err := q.InsertRunMetrics(ctx, metricsParams(runID, s.Metrics)); err != nil {
-			return fmt.Errorf("insert run_metrics: %w", err)
-		}
+		p := metricsParams(runID, s.Metrics)
+		e.metrics = &p
 	}
 	if len(s.Fields) > 0 {
 		rows := make([]fieldJSON, len(s.Fields))
@@ -459,11 +459,9 @@ func writeResults(ctx context.Context, q *db.Queries, runID string, s *results.S
 		}
 		b, err := json.Marshal(rows)
 		if err != nil {
-			return err
+			return e, err
 		}
-		if err := q.InsertRunFields(ctx, db.InsertRunFieldsParams{RunID: runID, Fields: string(b)}); err != nil {
-			return fmt.Errorf("insert run_fields: %w", err)
-		}
+		e.fields = string(b)
 	}
 	for start := 0; start < len(s.Columns); start += columnChunk {
 		chunk := s.Columns[start:min(start+columnChunk, len(s.Columns))]
@@ -475,9 +473,36 @@ func writeResults(ctx context.Context, q *db.Queries, runID string, s *results.S
 		}
 		b, err := json.Marshal(rows)
 		if err != nil {
-			return err
+			return e, err
 		}
-		if err := q.InsertRunTableColumns(ctx, db.InsertRunTableColumnsParams{RunID: runID, Columns: string(b)}); err != nil {
+		e.columns = append(e.columns, string(b))
+	}
+	return e, nil
+}
+
+// writeResults replaces the run's metrics, fields and table columns.
+func writeResults(ctx context.Context, q *db.Queries, runID string, e encodedResults) error {
+	if err := q.DeleteRunMetrics(ctx, runID); err != nil {
+		return fmt.Errorf("delete run_metrics: %w", err)
+	}
+	if err := q.DeleteRunFields(ctx, runID); err != nil {
+		return fmt.Errorf("delete run_fields: %w", err)
+	}
+	if err := q.DeleteRunTableColumns(ctx, runID); err != nil {
+		return fmt.Errorf("delete run_table_columns: %w", err)
+	}
+	if e.metrics != nil {
+		if err := q.InsertRunMetrics(ctx, *e.metrics); err != nil {
+			return fmt.Errorf("insert run_metrics: %w", err)
+		}
+	}
+	if e.fields != "" {
+		if err := q.InsertRunFields(ctx, db.InsertRunFieldsParams{RunID: runID, Fields: e.fields}); err != nil {
+			return fmt.Errorf("insert run_fields: %w", err)
+		}
+	}
+	for _, cols := range e.columns {
+		if err := q.InsertRunTableColumns(ctx, db.InsertRunTableColumnsParams{RunID: runID, Columns: cols}); err != nil {
 			return fmt.Errorf("insert run_table_columns: %w", err)
 		}
 	}

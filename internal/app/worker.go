@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ade-dev/ade-worker/gen/db"
 	"github.com/ade-dev/ade-worker/internal/config"
 	"github.com/ade-dev/ade-worker/internal/engine"
 	"github.com/ade-dev/ade-worker/internal/paths"
@@ -56,6 +57,13 @@ type Worker struct {
 	hardOnce   sync.Once
 	// jobs stops a job whose row this worker claimed again.
 	jobs jobTracker
+	// acks group-commits run acks (see ackRun).
+	acks ackBatcher
+	// runJob and envJob are the jobs of claimed runs and environments:
+	// processRun and buildEnvironment (a benchmark of the database path
+	// replaces them).
+	runJob func(context.Context, claimedRun)
+	envJob func(context.Context, db.ClaimEnvironmentRow)
 
 	lastLoop atomic.Int64 // unix nanos of the last loop iteration (healthz)
 	gcMu     sync.Mutex
@@ -104,6 +112,7 @@ func New(cfg config.Config, st *store.Store, o Options) (*Worker, error) {
 		wake:      make(chan struct{}, 1),
 		hardStop:  make(chan struct{}),
 	}
+	w.runJob, w.envJob = w.processRun, w.buildEnvironment
 	w.jobsCtx, w.cancelJobs = context.WithCancelCause(context.Background())
 	w.metrics.Slots.Set(float64(cfg.Concurrency))
 	w.metrics.countStatements(st)
