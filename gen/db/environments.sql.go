@@ -75,25 +75,31 @@ SELECT
           substr(hex(randomblob(2)), 2) || '-' ||
           substr('89ab', 1 + (abs(random()) % 4), 1) ||
           substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6))),
-    k.workspace_id, k.configuration_id, k.engine_spec, k.deps_digest,
+    c.workspace_id, c.configuration_id, c.engine_spec, c.deps_digest,
     'queued',
     strftime('%Y-%m-%d %H:%M:%f000', COALESCE(?1, 'now')),
     strftime('%Y-%m-%d %H:%M:%f000', COALESCE(?1, 'now')),
     strftime('%Y-%m-%d %H:%M:%f000', COALESCE(?1, 'now'))
-FROM (
-    SELECT DISTINCT r.workspace_id, r.configuration_id, r.engine_spec, r.deps_digest
-    FROM runs AS r
-    WHERE r.status = 'queued'
-      AND r.attempt_count < r.max_attempts
-      AND NOT EXISTS (
-          SELECT 1 FROM environments AS e
-          WHERE e.workspace_id = r.workspace_id
-            AND e.configuration_id = r.configuration_id
-            AND e.engine_spec = r.engine_spec
-            AND e.deps_digest = r.deps_digest
-      )
-) AS k
-WHERE true
+FROM queued_run_keys AS c
+WHERE NOT EXISTS (
+      SELECT 1 FROM environments AS e
+      WHERE e.workspace_id = c.workspace_id
+        AND e.configuration_id = c.configuration_id
+        AND e.engine_spec = c.engine_spec
+        AND e.deps_digest = c.deps_digest
+  )
+  -- A key whose queued runs have no attempts left needs no environment
+  -- (FailExhaustedRuns fails those runs). Usually the first run seeked has
+  -- attempts left.
+  AND EXISTS (
+      SELECT 1 FROM runs AS r
+      WHERE r.status = 'queued'
+        AND r.workspace_id = c.workspace_id
+        AND r.configuration_id = c.configuration_id
+        AND r.engine_spec = c.engine_spec
+        AND r.deps_digest = c.deps_digest
+        AND r.attempt_count < r.max_attempts
+  )
 ON CONFLICT (workspace_id, configuration_id, engine_spec, deps_digest) DO NOTHING
 `
 
@@ -104,6 +110,10 @@ ON CONFLICT (workspace_id, configuration_id, engine_spec, deps_digest) DO NOTHIN
 // Create a queued environment for every key that claimable queued runs need
 // and that has no environment yet. A new dependency digest is a new key, so a
 // dependency change never rebuilds an environment in place.
+//
+// The keys come from queued_run_keys, a loose index scan (see migration
+// 00002): a few index seeks per distinct queued key, not a read of every
+// queued run.
 func (q *Queries) EnsureEnvironments(ctx context.Context, now interface{}) (int64, error) {
 	result, err := q.db.ExecContext(ctx, ensureEnvironments, now)
 	if err != nil {

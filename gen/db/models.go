@@ -62,6 +62,13 @@ type PragmaDataVersion struct {
 	DataVersion int64
 }
 
+type QueuedRunKey struct {
+	WorkspaceID     string
+	ConfigurationID string
+	EngineSpec      string
+	DepsDigest      string
+}
+
 type Run struct {
 	ID              string
 	WorkspaceID     string

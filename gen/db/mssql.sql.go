@@ -46,7 +46,7 @@ EXEC @result = sp_getapplock
 IF @result < 0
     THROW 50001, N'could not take the ade-worker migration lock (sp_getapplock)', 1;`,
 	},
-	// sql/queries/mssql/environments.sql:84
+	// sql/queries/mssql/environments.sql:137
 	claimEnvironment: {
 		name: "ClaimEnvironment",
 		text: `-- name: ClaimEnvironment :one
@@ -231,27 +231,80 @@ END;`,
 -- inserted, each under UPDLOCK + HOLDLOCK, which range-locks a missing key
 -- so two workers ensuring at once cannot both insert it (no MERGE). The row
 -- count is the insert's alone: NOCOUNT hides the first step's.
+--
+-- The keys are read by a loose index scan of ix_runs_status_key, as
+-- SQLite's queued_run_keys view does: the first queued key, then each next
+-- one by a seek per key column from the last (same key prefix, a greater
+-- value in the next column). A DISTINCT would read every queued run; this
+-- reads a few index rows per distinct queued key.
 SET NOCOUNT ON;
--- (@keys has no key: DISTINCT already makes its rows unique, and the four
--- columns can be longer than a clustered key's 900 bytes.)
+-- (@keys has no key: the walk visits each key once, and the four columns
+-- can be longer than a clustered key's 900 bytes.)
 DECLARE @keys TABLE (
     workspace_id     NVARCHAR(36)  NOT NULL,
     configuration_id NVARCHAR(36)  NOT NULL,
     engine_spec      NVARCHAR(400) NOT NULL,
     deps_digest      NVARCHAR(200) NOT NULL
 );
-INSERT INTO @keys (workspace_id, configuration_id, engine_spec, deps_digest)
-SELECT DISTINCT r.workspace_id, r.configuration_id, r.engine_spec, r.deps_digest
+DECLARE @ws NVARCHAR(36), @cfg NVARCHAR(36), @spec NVARCHAR(400), @digest NVARCHAR(200);
+DECLARE @found INT;
+SELECT TOP (1) @ws = r.workspace_id, @cfg = r.configuration_id,
+       @spec = r.engine_spec, @digest = r.deps_digest
 FROM runs AS r
 WHERE r.status = N'queued'
-  AND r.attempt_count < r.max_attempts
-  AND NOT EXISTS (
-      SELECT 1 FROM environments AS e
-      WHERE e.workspace_id = r.workspace_id
-        AND e.configuration_id = r.configuration_id
-        AND e.engine_spec = r.engine_spec
-        AND e.deps_digest = r.deps_digest
-  );
+ORDER BY r.workspace_id, r.configuration_id, r.engine_spec, r.deps_digest;
+SET @found = @@ROWCOUNT;
+WHILE @found > 0
+BEGIN
+    IF NOT EXISTS (
+           SELECT 1 FROM environments AS e
+           WHERE e.workspace_id = @ws AND e.configuration_id = @cfg
+             AND e.engine_spec = @spec AND e.deps_digest = @digest
+       )
+       AND EXISTS (
+           SELECT 1 FROM runs AS r
+           WHERE r.status = N'queued'
+             AND r.workspace_id = @ws AND r.configuration_id = @cfg
+             AND r.engine_spec = @spec AND r.deps_digest = @digest
+             AND r.attempt_count < r.max_attempts
+       )
+        INSERT INTO @keys (workspace_id, configuration_id, engine_spec, deps_digest)
+        VALUES (@ws, @cfg, @spec, @digest);
+    -- The next key: a greater digest under the same prefix, else a greater
+    -- engine spec, else a greater configuration, else a greater workspace.
+    SELECT TOP (1) @digest = r.deps_digest
+    FROM runs AS r
+    WHERE r.status = N'queued' AND r.workspace_id = @ws AND r.configuration_id = @cfg
+      AND r.engine_spec = @spec AND r.deps_digest > @digest
+    ORDER BY r.deps_digest;
+    SET @found = @@ROWCOUNT;
+    IF @found = 0
+    BEGIN
+        SELECT TOP (1) @spec = r.engine_spec, @digest = r.deps_digest
+        FROM runs AS r
+        WHERE r.status = N'queued' AND r.workspace_id = @ws AND r.configuration_id = @cfg
+          AND r.engine_spec > @spec
+        ORDER BY r.engine_spec, r.deps_digest;
+        SET @found = @@ROWCOUNT;
+    END;
+    IF @found = 0
+    BEGIN
+        SELECT TOP (1) @cfg = r.configuration_id, @spec = r.engine_spec, @digest = r.deps_digest
+        FROM runs AS r
+        WHERE r.status = N'queued' AND r.workspace_id = @ws AND r.configuration_id > @cfg
+        ORDER BY r.configuration_id, r.engine_spec, r.deps_digest;
+        SET @found = @@ROWCOUNT;
+    END;
+    IF @found = 0
+    BEGIN
+        SELECT TOP (1) @ws = r.workspace_id, @cfg = r.configuration_id,
+               @spec = r.engine_spec, @digest = r.deps_digest
+        FROM runs AS r
+        WHERE r.status = N'queued' AND r.workspace_id > @ws
+        ORDER BY r.workspace_id, r.configuration_id, r.engine_spec, r.deps_digest;
+        SET @found = @@ROWCOUNT;
+    END;
+END;
 SET NOCOUNT OFF;
 INSERT INTO environments (
     id, workspace_id, configuration_id, engine_spec, deps_digest,
@@ -273,7 +326,7 @@ WHERE NOT EXISTS (
       AND e.deps_digest = k.deps_digest
 );`,
 	},
-	// sql/queries/mssql/environments.sql:154
+	// sql/queries/mssql/environments.sql:207
 	expireEnvironmentLeases: {
 		name: "ExpireEnvironmentLeases",
 		text: `-- name: ExpireEnvironmentLeases :many
@@ -322,7 +375,7 @@ CROSS APPLY (SELECT CASE WHEN raw.seconds > @p2
 CROSS APPLY (SELECT CAST(FLOOR(capped.seconds) AS INT) AS whole_s,
     CAST(ROUND((capped.seconds - FLOOR(capped.seconds)) * 1000, 0) AS INT) AS ms) AS b;`,
 	},
-	// sql/queries/mssql/environments.sql:122
+	// sql/queries/mssql/environments.sql:175
 	failEnvironmentBuild: {
 		name: "FailEnvironmentBuild",
 		text: `-- name: FailEnvironmentBuild :one
@@ -347,15 +400,28 @@ CROSS APPLY (SELECT CAST(FLOOR(capped.seconds) AS INT) AS whole_s,
     CAST(ROUND((capped.seconds - FLOOR(capped.seconds)) * 1000, 0) AS INT) AS ms) AS b
 WHERE e.id = @p6 AND e.status = N'building' AND e.claimed_by = @p7;`,
 	},
-	// sql/queries/mssql/runs.sql:142
+	// sql/queries/mssql/runs.sql:146
 	failExhaustedRuns: {
 		name: "FailExhaustedRuns",
 		text: `-- name: FailExhaustedRuns :many
+-- attempt_count >= max_attempts can only hold where attempt_count > 0 or
+-- max_attempts <= 0: each branch of the IN states one of them as written in
+-- the filtered indexes ix_runs_queued_retry and ix_runs_queued_no_attempts,
+-- so it reads one of those (normally empty) instead of every queued run.
 WITH exhausted AS (
     SELECT TOP (500) *
-    FROM runs WITH (UPDLOCK, READPAST, ROWLOCK, READCOMMITTEDLOCK)
-    WHERE status = N'queued' AND attempt_count >= max_attempts
-    ORDER BY available_at, created_at
+    FROM runs AS r WITH (UPDLOCK, READPAST, ROWLOCK, READCOMMITTEDLOCK)
+    WHERE r.status = N'queued' AND r.attempt_count >= r.max_attempts
+      AND r.id IN (
+          SELECT a.id FROM runs AS a
+          WHERE a.status = N'queued' AND a.attempt_count > 0
+            AND a.attempt_count >= a.max_attempts
+          UNION ALL
+          SELECT b.id FROM runs AS b
+          WHERE b.status = N'queued' AND b.max_attempts <= 0
+            AND b.attempt_count >= b.max_attempts
+      )
+    ORDER BY r.available_at, r.created_at
 )
 UPDATE exhausted
 SET status = N'failed',
@@ -395,16 +461,20 @@ WHERE r.id = @p7 AND r.status = N'running' AND r.claimed_by = @p8;`,
 	failRunsOfFailedEnvironments: {
 		name: "FailRunsOfFailedEnvironments",
 		text: `-- name: FailRunsOfFailedEnvironments :many
+-- Driven from the failed environments: each is one range seek of
+-- ix_runs_status_key on (queued, its key, created_at <= the failure), so the
+-- statement reads the runs it fails and nothing of the rest of the queue.
 WITH doomed AS (
     SELECT TOP (500) r.*, e.error_message AS build_error
-    FROM runs AS r WITH (UPDLOCK, READPAST, ROWLOCK, READCOMMITTEDLOCK)
-    JOIN environments AS e
-      ON e.workspace_id = r.workspace_id
-     AND e.configuration_id = r.configuration_id
-     AND e.engine_spec = r.engine_spec
-     AND e.deps_digest = r.deps_digest
-    WHERE e.status = N'failed' AND r.status = N'queued'
-      AND r.created_at <= e.updated_at
+    FROM environments AS e
+    JOIN runs AS r WITH (UPDLOCK, READPAST, ROWLOCK, READCOMMITTEDLOCK)
+      ON r.status = N'queued'
+     AND r.workspace_id = e.workspace_id
+     AND r.configuration_id = e.configuration_id
+     AND r.engine_spec = e.engine_spec
+     AND r.deps_digest = e.deps_digest
+     AND r.created_at <= e.updated_at
+    WHERE e.status = N'failed'
     ORDER BY r.created_at
 )
 UPDATE doomed
@@ -413,7 +483,7 @@ SET status = N'failed',
     error_message = N'environment build failed: ' + COALESCE(build_error, N'unknown error')
 OUTPUT inserted.id, inserted.workspace_id, inserted.error_message;`,
 	},
-	// sql/queries/mssql/runs.sql:164
+	// sql/queries/mssql/runs.sql:181
 	getDocument: {
 		name: "GetDocument",
 		text: `-- name: GetDocument :one
@@ -421,7 +491,7 @@ SELECT id, workspace_id, original_filename, stored_uri, version, deleted_at
 FROM documents
 WHERE id = @p1 AND workspace_id = @p2;`,
 	},
-	// sql/queries/mssql/environments.sql:190
+	// sql/queries/mssql/environments.sql:243
 	getEnvironment: {
 		name: "GetEnvironment",
 		text: `-- name: GetEnvironment :one
@@ -432,7 +502,7 @@ SELECT id, workspace_id, configuration_id, engine_spec, deps_digest, status,
 FROM environments
 WHERE id = @p1;`,
 	},
-	// sql/queries/mssql/runs.sql:156
+	// sql/queries/mssql/runs.sql:173
 	getRun: {
 		name: "GetRun",
 		text: `-- name: GetRun :one
@@ -458,7 +528,7 @@ SELECT run_id, evaluation_outcome,
 FROM run_metrics
 WHERE run_id = @p1;`,
 	},
-	// sql/queries/mssql/environments.sql:104
+	// sql/queries/mssql/environments.sql:157
 	heartbeatEnvironment: {
 		name: "HeartbeatEnvironment",
 		text: `-- name: HeartbeatEnvironment :execrows
@@ -644,7 +714,7 @@ FROM runs
 WHERE status = N'running'
 ORDER BY claim_expires_at;`,
 	},
-	// sql/queries/mssql/environments.sql:111
+	// sql/queries/mssql/environments.sql:164
 	markEnvironmentReady: {
 		name: "MarkEnvironmentReady",
 		text: `-- name: MarkEnvironmentReady :execrows
@@ -667,7 +737,7 @@ FROM runs
 WHERE status = N'queued'
 ORDER BY available_at, created_at;`,
 	},
-	// sql/queries/mssql/environments.sql:144
+	// sql/queries/mssql/environments.sql:197
 	releaseEnvironment: {
 		name: "ReleaseEnvironment",
 		text: `-- name: ReleaseEnvironment :execrows
@@ -698,7 +768,7 @@ SET status = N'queued',
     available_at = COALESCE(CAST(@p1 AS DATETIME2), SYSUTCDATETIME())
 WHERE id = @p2 AND status = N'running' AND claimed_by = @p3;`,
 	},
-	// sql/queries/mssql/environments.sql:181
+	// sql/queries/mssql/environments.sql:234
 	requeueEnvironment: {
 		name: "RequeueEnvironment",
 		text: `-- name: RequeueEnvironment :execrows
@@ -710,7 +780,7 @@ SET status = N'queued',
     updated_at = COALESCE(CAST(@p2 AS DATETIME2), SYSUTCDATETIME())
 WHERE id = @p3 AND status = N'ready';`,
 	},
-	// sql/queries/mssql/environments.sql:55
+	// sql/queries/mssql/environments.sql:108
 	retryFailedEnvironments: {
 		name: "RetryFailedEnvironments",
 		text: `-- name: RetryFailedEnvironments :execrows
@@ -774,7 +844,7 @@ IF @@ROWCOUNT = 0
             COALESCE(CAST(@p3 AS DATETIME2), SYSUTCDATETIME()));
 COMMIT TRANSACTION;`,
 	},
-	// sql/queries/mssql/environments.sql:171
+	// sql/queries/mssql/environments.sql:224
 	useEnvironment: {
 		name: "UseEnvironment",
 		text: `-- name: UseEnvironment :one

@@ -10,27 +10,80 @@
 -- inserted, each under UPDLOCK + HOLDLOCK, which range-locks a missing key
 -- so two workers ensuring at once cannot both insert it (no MERGE). The row
 -- count is the insert's alone: NOCOUNT hides the first step's.
+--
+-- The keys are read by a loose index scan of ix_runs_status_key, as
+-- SQLite's queued_run_keys view does: the first queued key, then each next
+-- one by a seek per key column from the last (same key prefix, a greater
+-- value in the next column). A DISTINCT would read every queued run; this
+-- reads a few index rows per distinct queued key.
 SET NOCOUNT ON;
--- (@keys has no key: DISTINCT already makes its rows unique, and the four
--- columns can be longer than a clustered key's 900 bytes.)
+-- (@keys has no key: the walk visits each key once, and the four columns
+-- can be longer than a clustered key's 900 bytes.)
 DECLARE @keys TABLE (
     workspace_id     NVARCHAR(36)  NOT NULL,
     configuration_id NVARCHAR(36)  NOT NULL,
     engine_spec      NVARCHAR(400) NOT NULL,
     deps_digest      NVARCHAR(200) NOT NULL
 );
-INSERT INTO @keys (workspace_id, configuration_id, engine_spec, deps_digest)
-SELECT DISTINCT r.workspace_id, r.configuration_id, r.engine_spec, r.deps_digest
+DECLARE @ws NVARCHAR(36), @cfg NVARCHAR(36), @spec NVARCHAR(400), @digest NVARCHAR(200);
+DECLARE @found INT;
+SELECT TOP (1) @ws = r.workspace_id, @cfg = r.configuration_id,
+       @spec = r.engine_spec, @digest = r.deps_digest
 FROM runs AS r
 WHERE r.status = N'queued'
-  AND r.attempt_count < r.max_attempts
-  AND NOT EXISTS (
-      SELECT 1 FROM environments AS e
-      WHERE e.workspace_id = r.workspace_id
-        AND e.configuration_id = r.configuration_id
-        AND e.engine_spec = r.engine_spec
-        AND e.deps_digest = r.deps_digest
-  );
+ORDER BY r.workspace_id, r.configuration_id, r.engine_spec, r.deps_digest;
+SET @found = @@ROWCOUNT;
+WHILE @found > 0
+BEGIN
+    IF NOT EXISTS (
+           SELECT 1 FROM environments AS e
+           WHERE e.workspace_id = @ws AND e.configuration_id = @cfg
+             AND e.engine_spec = @spec AND e.deps_digest = @digest
+       )
+       AND EXISTS (
+           SELECT 1 FROM runs AS r
+           WHERE r.status = N'queued'
+             AND r.workspace_id = @ws AND r.configuration_id = @cfg
+             AND r.engine_spec = @spec AND r.deps_digest = @digest
+             AND r.attempt_count < r.max_attempts
+       )
+        INSERT INTO @keys (workspace_id, configuration_id, engine_spec, deps_digest)
+        VALUES (@ws, @cfg, @spec, @digest);
+    -- The next key: a greater digest under the same prefix, else a greater
+    -- engine spec, else a greater configuration, else a greater workspace.
+    SELECT TOP (1) @digest = r.deps_digest
+    FROM runs AS r
+    WHERE r.status = N'queued' AND r.workspace_id = @ws AND r.configuration_id = @cfg
+      AND r.engine_spec = @spec AND r.deps_digest > @digest
+    ORDER BY r.deps_digest;
+    SET @found = @@ROWCOUNT;
+    IF @found = 0
+    BEGIN
+        SELECT TOP (1) @spec = r.engine_spec, @digest = r.deps_digest
+        FROM runs AS r
+        WHERE r.status = N'queued' AND r.workspace_id = @ws AND r.configuration_id = @cfg
+          AND r.engine_spec > @spec
+        ORDER BY r.engine_spec, r.deps_digest;
+        SET @found = @@ROWCOUNT;
+    END;
+    IF @found = 0
+    BEGIN
+        SELECT TOP (1) @cfg = r.configuration_id, @spec = r.engine_spec, @digest = r.deps_digest
+        FROM runs AS r
+        WHERE r.status = N'queued' AND r.workspace_id = @ws AND r.configuration_id > @cfg
+        ORDER BY r.configuration_id, r.engine_spec, r.deps_digest;
+        SET @found = @@ROWCOUNT;
+    END;
+    IF @found = 0
+    BEGIN
+        SELECT TOP (1) @ws = r.workspace_id, @cfg = r.configuration_id,
+               @spec = r.engine_spec, @digest = r.deps_digest
+        FROM runs AS r
+        WHERE r.status = N'queued' AND r.workspace_id > @ws
+        ORDER BY r.workspace_id, r.configuration_id, r.engine_spec, r.deps_digest;
+        SET @found = @@ROWCOUNT;
+    END;
+END;
 SET NOCOUNT OFF;
 INSERT INTO environments (
     id, workspace_id, configuration_id, engine_spec, deps_digest,

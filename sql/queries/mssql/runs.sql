@@ -121,16 +121,20 @@ CROSS APPLY (SELECT CAST(FLOOR(capped.seconds) AS INT) AS whole_s,
     CAST(ROUND((capped.seconds - FLOOR(capped.seconds)) * 1000, 0) AS INT) AS ms) AS b;
 
 -- name: FailRunsOfFailedEnvironments :many
+-- Driven from the failed environments: each is one range seek of
+-- ix_runs_status_key on (queued, its key, created_at <= the failure), so the
+-- statement reads the runs it fails and nothing of the rest of the queue.
 WITH doomed AS (
     SELECT TOP (500) r.*, e.error_message AS build_error
-    FROM runs AS r WITH (UPDLOCK, READPAST, ROWLOCK, READCOMMITTEDLOCK)
-    JOIN environments AS e
-      ON e.workspace_id = r.workspace_id
-     AND e.configuration_id = r.configuration_id
-     AND e.engine_spec = r.engine_spec
-     AND e.deps_digest = r.deps_digest
-    WHERE e.status = N'failed' AND r.status = N'queued'
-      AND r.created_at <= e.updated_at
+    FROM environments AS e
+    JOIN runs AS r WITH (UPDLOCK, READPAST, ROWLOCK, READCOMMITTEDLOCK)
+      ON r.status = N'queued'
+     AND r.workspace_id = e.workspace_id
+     AND r.configuration_id = e.configuration_id
+     AND r.engine_spec = e.engine_spec
+     AND r.deps_digest = e.deps_digest
+     AND r.created_at <= e.updated_at
+    WHERE e.status = N'failed'
     ORDER BY r.created_at
 )
 UPDATE doomed
@@ -140,11 +144,24 @@ SET status = N'failed',
 OUTPUT inserted.id, inserted.workspace_id, inserted.error_message;
 
 -- name: FailExhaustedRuns :many
+-- attempt_count >= max_attempts can only hold where attempt_count > 0 or
+-- max_attempts <= 0: each branch of the IN states one of them as written in
+-- the filtered indexes ix_runs_queued_retry and ix_runs_queued_no_attempts,
+-- so it reads one of those (normally empty) instead of every queued run.
 WITH exhausted AS (
     SELECT TOP (500) *
-    FROM runs WITH (UPDLOCK, READPAST, ROWLOCK, READCOMMITTEDLOCK)
-    WHERE status = N'queued' AND attempt_count >= max_attempts
-    ORDER BY available_at, created_at
+    FROM runs AS r WITH (UPDLOCK, READPAST, ROWLOCK, READCOMMITTEDLOCK)
+    WHERE r.status = N'queued' AND r.attempt_count >= r.max_attempts
+      AND r.id IN (
+          SELECT a.id FROM runs AS a
+          WHERE a.status = N'queued' AND a.attempt_count > 0
+            AND a.attempt_count >= a.max_attempts
+          UNION ALL
+          SELECT b.id FROM runs AS b
+          WHERE b.status = N'queued' AND b.max_attempts <= 0
+            AND b.attempt_count >= b.max_attempts
+      )
+    ORDER BY r.available_at, r.created_at
 )
 UPDATE exhausted
 SET status = N'failed',

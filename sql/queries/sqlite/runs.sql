@@ -1,5 +1,11 @@
 -- Runs: the queue. Every write to a claimed run is fenced on
 -- (status, claimed_by); zero rows changed means the claim was lost.
+--
+-- A batch update written "WHERE id IN (SELECT ... LIMIT 500) AND +status =
+-- ..." keeps the status fence out of the index choice (unary + on a column
+-- stops SQLite using an index for that term): without it, SQLite, which has
+-- no statistics here, would walk every run of that status through an index
+-- and test each against the list instead of looking the listed ids up.
 
 -- name: ClaimRun :one
 -- The oldest due queued run with attempts left and a ready environment
@@ -111,6 +117,10 @@ RETURNING id, workspace_id, status, attempt_count;
 -- Queued runs that were waiting when their environment failed for good fail
 -- with the build's error, so no run waits forever on a broken environment.
 -- A run queued after the failure is left for RetryFailedEnvironments.
+-- Driven from the failed environments (CROSS JOIN keeps them the outer
+-- loop): each is one range seek of ix_runs_status_key on (queued, its key,
+-- created_at <= the failure), so the statement reads the runs it fails and
+-- nothing of the rest of the queue.
 UPDATE runs
 SET status = 'failed',
     completed_at = strftime('%Y-%m-%d %H:%M:%f000', COALESCE(sqlc.narg(now), 'now')),
@@ -122,22 +132,25 @@ SET status = 'failed',
           AND e.deps_digest = runs.deps_digest
     ), 'unknown error')
 WHERE id IN (
-    SELECT r.id FROM runs AS r
-    JOIN environments AS e
-      ON e.workspace_id = r.workspace_id
-     AND e.configuration_id = r.configuration_id
-     AND e.engine_spec = r.engine_spec
-     AND e.deps_digest = r.deps_digest
+    SELECT r.id FROM environments AS e
+    CROSS JOIN runs AS r
     WHERE e.status = 'failed' AND r.status = 'queued'
+      AND r.workspace_id = e.workspace_id
+      AND r.configuration_id = e.configuration_id
+      AND r.engine_spec = e.engine_spec
+      AND r.deps_digest = e.deps_digest
       AND r.created_at <= e.updated_at
     LIMIT 500
 )
-  AND status = 'queued'
+  AND +status = 'queued' -- unary +: fence only, so runs are found by id
 RETURNING id, workspace_id, error_message;
 
 -- name: FailExhaustedRuns :many
 -- Queued runs that can never be claimed (max_attempts reached, or zero or
--- negative) fail with a message instead of waiting forever.
+-- negative) fail with a message instead of waiting forever. The worker never
+-- queues such a run (only the API or a hand-written row can), so the partial
+-- index ix_runs_exhausted that holds exactly these runs is normally empty
+-- and the statement reads nothing.
 UPDATE runs
 SET status = 'failed',
     completed_at = strftime('%Y-%m-%d %H:%M:%f000', COALESCE(sqlc.narg(now), 'now')),
@@ -146,9 +159,10 @@ SET status = 'failed',
 WHERE id IN (
     SELECT x.id FROM runs AS x
     WHERE x.status = 'queued' AND x.attempt_count >= x.max_attempts
+    ORDER BY x.available_at, x.created_at
     LIMIT 500
 )
-  AND status = 'queued'
+  AND +status = 'queued' -- unary +: fence only, so runs are found by id
 RETURNING id, workspace_id, error_message;
 
 -- name: GetRun :one
