@@ -269,7 +269,10 @@ type process struct {
 // thread that forked the child exits, not the process, and the Go runtime
 // ends a thread whenever a goroutine locked to it exits, which code anywhere
 // in the worker may do: forked from a shared thread, a healthy child could
-// be killed at any moment.
+// be killed at any moment. The thread waits on a channel, not in a system
+// call, and the exit is watched through a pidfd in Go's poller: a thread
+// blocked in a system call for the life of the engine would keep Go's
+// system monitor polling all that time, at a cost in CPU per run.
 func startProcess(cmd *exec.Cmd) *process {
 	p := &process{
 		cmd:     cmd,
@@ -288,17 +291,63 @@ func startProcess(cmd *exec.Cmd) *process {
 		}
 		p.pid = cmd.Process.Pid
 		close(started)
-		p.canKill = waitExited(p.pid) == nil
-		close(p.exited)
 		<-p.reapNow
 		p.reaped <- cmd.Wait()
 	}()
 	<-started
+	if p.startErr == nil {
+		go func() {
+			p.canKill = waitExited(p.pid) == nil
+			close(p.exited)
+		}()
+	}
 	return p
 }
 
-// waitExited blocks until pid has exited, leaving it a zombie.
+// waitExited returns once pid has exited, leaving it a zombie. It waits in
+// Go's poller on a pidfd, which becomes readable when the process exits;
+// on a kernel without pidfds (before Linux 5.3) it blocks in waitid.
 func waitExited(pid int) error {
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return waitExitedBlocking(pid)
+	}
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return waitExitedBlocking(pid)
+	}
+	f := os.NewFile(uintptr(fd), "pidfd")
+	defer f.Close()
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return waitExitedBlocking(pid)
+	}
+	var werr error
+	err = rc.Read(func(uintptr) bool {
+		var info unix.Siginfo
+		err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
+		switch {
+		case errors.Is(err, unix.EINTR):
+			return false
+		case err != nil:
+			werr = err
+			return true
+		}
+		// With WNOHANG, a child that has not exited leaves info zeroed.
+		return info.Signo != 0
+	})
+	if err == nil {
+		err = werr
+	}
+	if err != nil {
+		slog.Warn("wait for subprocess exit", slog.Int("pid", pid), slog.Any("error", err))
+	}
+	return err
+}
+
+// waitExitedBlocking blocks in waitid until pid has exited, leaving it a
+// zombie.
+func waitExitedBlocking(pid int) error {
 	for {
 		var info unix.Siginfo
 		err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
