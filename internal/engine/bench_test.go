@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -116,4 +117,33 @@ func BenchmarkEngineTee(b *testing.B) {
 			b.ReportMetric(tee.Seconds()/null.Seconds(), "engine-slowdown")
 		})
 	}
+}
+
+// BenchmarkRunSpawn runs an engine that prints one minimal
+// engine.run.completed and exits (Python start-up, about 10 ms) through
+// Run, and reports the worker's own CPU per run (this process, threads
+// included, children excluded): what spawning, watching and reaping an
+// engine costs the worker.
+func BenchmarkRunSpawn(b *testing.B) {
+	python := pythonPath(b)
+	script := filepath.Join(b.TempDir(), "noop.py")
+	if err := os.WriteFile(script, []byte("import sys\nsys.stdout.write('{\"event\":\"engine.run.completed\",\"data\":{}}\\n')\n"), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	cpu0 := selfCPU()
+	for b.Loop() {
+		res, err := Run(context.Background(), Spec{Path: python, Args: []string{"-S", script}})
+		if err != nil || res.ExitCode != 0 || res.Completed == nil {
+			b.Fatalf("engine: %+v, %v", res, err)
+		}
+	}
+	b.ReportMetric(float64((selfCPU()-cpu0).Microseconds())/float64(b.N), "worker-cpu-us/run")
+}
+
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
