@@ -53,11 +53,12 @@ func (q *Queries) DeleteGCEnvironment(ctx context.Context, arg DeleteGCEnvironme
 const listExpiredRunArtifacts = `-- name: ListExpiredRunArtifacts :many
 SELECT id, workspace_id, completed_at
 FROM runs
-WHERE status IN ('succeeded', 'failed')
-  AND completed_at < strftime('%Y-%m-%d %H:%M:%f000',
+WHERE completed_at < strftime('%Y-%m-%d %H:%M:%f000',
         COALESCE(?1, 'now'), '-' || CAST(?2 AS REAL) || ' days')
+  AND completed_at >= CAST(?3 AS TEXT)
   AND (completed_at > CAST(?3 AS TEXT)
        OR (completed_at = CAST(?3 AS TEXT) AND id > CAST(?4 AS TEXT)))
+  AND +status IN ('succeeded', 'failed') -- unary +: checked in the index, not a range
 ORDER BY completed_at, id
 LIMIT 500
 `
@@ -76,7 +77,11 @@ type ListExpiredRunArtifactsRow struct {
 }
 
 // Terminal runs completed before the artifact TTL, oldest first, one page
-// after the (completed_at, id) of the previous page.
+// after the (completed_at, id) of the previous page. The second condition
+// is implied by the third; stated alone it starts the range seek of
+// ix_runs_completed_id at the page's start, so a page reads its 500 entries
+// and not every expired run before or after them. (Unary + keeps SQLite from
+// seeking the status list instead, which would sort every expired run.)
 func (q *Queries) ListExpiredRunArtifacts(ctx context.Context, arg ListExpiredRunArtifactsParams) ([]ListExpiredRunArtifactsRow, error) {
 	rows, err := q.db.QueryContext(ctx, listExpiredRunArtifacts,
 		arg.Now,

@@ -649,9 +649,14 @@ FROM OPENJSON(@p2) WITH (
 	listExpiredRunArtifacts: {
 		name: "ListExpiredRunArtifacts",
 		text: `-- name: ListExpiredRunArtifacts :many
+-- completed_at IS NOT NULL states the filter of ix_runs_completed as written
+-- (so the optimizer matches it), and the lower bound, implied by the keyset
+-- condition below, starts its range seek at the page's start.
 SELECT TOP (500) id, workspace_id, completed_at
 FROM runs
-WHERE status IN (N'succeeded', N'failed')
+WHERE completed_at IS NOT NULL
+  AND completed_at >= CAST(@p3 AS DATETIME2)
+  AND status IN (N'succeeded', N'failed')
   AND completed_at <
       DATEADD(SECOND, -CAST(ROUND((@p2 - FLOOR(@p2)) * 86400, 0) AS INT),
           DATEADD(DAY, -CAST(FLOOR(@p2) AS INT), COALESCE(CAST(@p1 AS DATETIME2), SYSUTCDATETIME())))

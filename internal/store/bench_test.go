@@ -133,10 +133,11 @@ func BenchmarkClaim(b *testing.B) {
 	}
 }
 
-// BenchmarkQueueUpkeep measures the periodic statements that read the whole
-// queue rather than seek in it (ensure environments every 2 s; the sweep's
-// statements every ADE_WORKER_CLEANUP_INTERVAL), each in the write
-// transaction the worker runs it in: while one runs, claims wait.
+// BenchmarkQueueUpkeep measures the worker's periodic statements at queue
+// depths of 1k, 100k and 1M: ensuring environments and retrying failed ones
+// (every 2 s), the sweep's statements (every ADE_WORKER_CLEANUP_INTERVAL),
+// each in the write transaction the worker runs it in (while one runs,
+// claims wait), and the queue-depth sample (every 15 s, a read).
 func BenchmarkQueueUpkeep(b *testing.B) {
 	for _, d := range benchDepths {
 		b.Run(d.name, func(b *testing.B) {
@@ -150,6 +151,7 @@ func BenchmarkQueueUpkeep(b *testing.B) {
 				fn   func(q *db.Queries) error
 			}{
 				{"ensure", func(q *db.Queries) error { _, err := q.EnsureEnvironments(ctx, nil); return err }},
+				{"retry-env", func(q *db.Queries) error { _, err := q.RetryFailedEnvironments(ctx, nil); return err }},
 				{"expire", func(q *db.Queries) error {
 					_, err := q.ExpireRunLeases(ctx, db.ExpireRunLeasesParams{BackoffMaxSeconds: 300, BackoffBaseSeconds: 5})
 					return err
@@ -158,6 +160,7 @@ func BenchmarkQueueUpkeep(b *testing.B) {
 				{"failed-env", func(q *db.Queries) error { _, err := q.FailRunsOfFailedEnvironments(ctx, nil); return err }},
 			}
 			lat := make([][]time.Duration, len(steps))
+			var sample []time.Duration
 			for b.Loop() {
 				for i, st := range steps {
 					start := time.Now()
@@ -166,10 +169,16 @@ func BenchmarkQueueUpkeep(b *testing.B) {
 					}
 					lat[i] = append(lat[i], time.Since(start))
 				}
+				start := time.Now()
+				if _, err := s.Queries().CountRunsByStatus(ctx); err != nil {
+					b.Fatalf("sample: %v", err)
+				}
+				sample = append(sample, time.Since(start))
 			}
 			for i, st := range steps {
 				b.ReportMetric(float64(percentile(lat[i], 50).Microseconds()), st.name+"-p50-µs")
 			}
+			b.ReportMetric(float64(percentile(sample, 50).Microseconds()), "sample-p50-µs")
 		})
 	}
 }

@@ -209,3 +209,57 @@ func environmentID(t *testing.T, s *store.Store, k key) string {
 	}
 	return id
 }
+
+// ListExpiredRunArtifacts pages through every expired terminal run once, in
+// (completed_at, id) order, though runs share completion times across a page
+// boundary; a run with a completed_at that is not terminal (the API queued it
+// again) is not listed.
+func TestListExpiredRunArtifactsPagesThroughTies(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		q := s.Queries()
+		const n = 1100
+		for i := range n {
+			// Three runs per second: 500 per page splits a group of ties.
+			enqueue(t, s, fmt.Sprintf("run-%04d", i), keyA, 3, time.Duration(i/3)*time.Second)
+		}
+		for _, stmt := range []string{
+			`UPDATE runs SET status = 'succeeded', completed_at = created_at`,
+			`UPDATE runs SET status = 'queued' WHERE id LIKE '%0'`,
+		} {
+			if _, err := s.DB().ExecContext(ctx, stmt); err != nil {
+				t.Fatal(err)
+			}
+		}
+		day := 24 * time.Hour
+		seen := map[string]bool{}
+		var order []string
+		after, afterID, pages := "", "", 0
+		for {
+			page, err := q.ListExpiredRunArtifacts(ctx, db.ListExpiredRunArtifactsParams{
+				Now: at(40 * day), TtlDays: 30, AfterCompletedAt: after, AfterID: afterID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page) == 0 {
+				break
+			}
+			pages++
+			for _, r := range page {
+				if seen[r.ID] || r.ID[len(r.ID)-1] == '0' {
+					t.Fatalf("page %d lists %s (seen before: %v)", pages, r.ID, seen[r.ID])
+				}
+				seen[r.ID] = true
+				order = append(order, r.ID)
+			}
+			last := page[len(page)-1]
+			after, afterID = last.CompletedAt.Time.String(), last.ID
+		}
+		if len(seen) != n-n/10 || pages != 2 {
+			t.Fatalf("listed %d runs in %d pages, want %d in 2", len(seen), pages, n-n/10)
+		}
+		if !slices.IsSorted(order) {
+			t.Fatal("runs not listed in (completed_at, id) order")
+		}
+	})
+}

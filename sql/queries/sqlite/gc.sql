@@ -52,13 +52,18 @@ WHERE environments.id = @id
 
 -- name: ListExpiredRunArtifacts :many
 -- Terminal runs completed before the artifact TTL, oldest first, one page
--- after the (completed_at, id) of the previous page.
+-- after the (completed_at, id) of the previous page. The second condition
+-- is implied by the third; stated alone it starts the range seek of
+-- ix_runs_completed_id at the page's start, so a page reads its 500 entries
+-- and not every expired run before or after them. (Unary + keeps SQLite from
+-- seeking the status list instead, which would sort every expired run.)
 SELECT id, workspace_id, completed_at
 FROM runs
-WHERE status IN ('succeeded', 'failed')
-  AND completed_at < strftime('%Y-%m-%d %H:%M:%f000',
+WHERE completed_at < strftime('%Y-%m-%d %H:%M:%f000',
         COALESCE(sqlc.narg(now), 'now'), '-' || CAST(@ttl_days AS REAL) || ' days')
+  AND completed_at >= CAST(@after_completed_at AS TEXT)
   AND (completed_at > CAST(@after_completed_at AS TEXT)
        OR (completed_at = CAST(@after_completed_at AS TEXT) AND id > CAST(@after_id AS TEXT)))
+  AND +status IN ('succeeded', 'failed') -- unary +: checked in the index, not a range
 ORDER BY completed_at, id
 LIMIT 500;

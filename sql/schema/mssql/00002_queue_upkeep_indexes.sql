@@ -25,8 +25,18 @@ CREATE INDEX ix_runs_queued_retry ON runs (available_at, created_at)
 CREATE INDEX ix_runs_queued_no_attempts ON runs (available_at, created_at)
     INCLUDE (attempt_count, max_attempts)
     WHERE status = N'queued' AND max_attempts <= 0;
+-- ListExpiredRunArtifacts: ix_runs_completed, filtered to the runs that
+-- have a completed_at (terminal runs). Unfiltered, every queued and running
+-- run had an entry whose included status every claim rewrote; filtered,
+-- enqueue and claim do not write it and an ack inserts one entry.
+DROP INDEX ix_runs_completed ON runs;
+CREATE INDEX ix_runs_completed ON runs (completed_at, id)
+    INCLUDE (status, workspace_id)
+    WHERE completed_at IS NOT NULL;
 
 -- +goose Down
+DROP INDEX ix_runs_completed ON runs;
+CREATE INDEX ix_runs_completed ON runs (completed_at, id) INCLUDE (status, workspace_id);
 DROP INDEX ix_runs_queued_no_attempts ON runs;
 DROP INDEX ix_runs_queued_retry ON runs;
 DROP INDEX ix_runs_status_key ON runs;

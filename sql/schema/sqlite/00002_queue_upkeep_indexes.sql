@@ -19,6 +19,17 @@ CREATE INDEX ix_runs_status_key ON runs (status, workspace_id, configuration_id,
 -- ix_runs_claim, which answers the same status = 'queued' seek.
 CREATE INDEX ix_runs_exhausted ON runs (status, available_at, created_at)
     WHERE status = 'queued' AND attempt_count >= max_attempts;
+-- ListExpiredRunArtifacts pages through terminal runs in (completed_at, id)
+-- order. ix_runs_completed led with status, so the two terminal statuses were
+-- two ranges that every page merged by sorting every expired run after the
+-- page's start. Keyed (completed_at, id) and holding only runs that have a
+-- completed_at (terminal runs), each page is one range seek that stops after
+-- 500 entries (status and workspace_id make it covering). Queued and running
+-- runs have no completed_at, so enqueue and claim no longer write this index;
+-- an ack inserts one entry.
+DROP INDEX ix_runs_completed;
+CREATE INDEX ix_runs_completed_id ON runs (completed_at, id, status, workspace_id)
+    WHERE completed_at IS NOT NULL;
 
 -- The distinct environment keys of queued runs (EnsureEnvironments), read by
 -- a loose index scan of ix_runs_status_key rather than by reading every
@@ -68,6 +79,8 @@ JOIN runs AS c ON c.id = k.rid;
 
 -- +goose Down
 DROP VIEW queued_run_keys;
+DROP INDEX ix_runs_completed_id;
+CREATE INDEX ix_runs_completed ON runs (status, completed_at);
 DROP INDEX ix_runs_exhausted;
 DROP INDEX ix_runs_status_key;
 CREATE INDEX ix_runs_env_key ON runs (workspace_id, configuration_id, engine_spec, deps_digest, status);
