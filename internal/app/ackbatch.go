@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -133,7 +134,15 @@ func (w *Worker) commitBatch(batch []*ackRequest) {
 	// The transaction's own context never ends: each ack's statements use
 	// the context its closure was made with (an ack's context outlives its
 	// job's, see finishRun).
-	err := w.st.Write(context.Background(), func(q *db.Queries) error {
+	err := w.st.Write(context.Background(), func(q *db.Queries) (err error) {
+		// A panicking ack fails its batch like an error, so its job (and
+		// not this goroutine, which every ack waits on) meets the panic
+		// again when it writes alone.
+		defer func() {
+			if p := recover(); p != nil {
+				err = fmt.Errorf("writing a job's outcome panicked: %v", p)
+			}
+		}()
 		for i, r := range batch {
 			n, err := r.fn(q)
 			if err != nil {

@@ -263,8 +263,8 @@ var errClaimAgain = errors.New("a claimed run's environment is not ready")
 // claimRuns is claim for up to limit free slots, in one write transaction: an
 // environment to build if one is queued (alone, as in claim), else up to limit
 // runs, each with its environment and document. The statements keep the
-// lock order: every ClaimRun, then every UseEnvironment, then every
-// GetDocument. A run whose environment is no longer ready (possible between
+// lock order: every ClaimRun, then UseEnvironment once per environment
+// key, then every GetDocument. A run whose environment is no longer ready (possible between
 // statements on SQL Server) rolls the transaction back, and one claim
 // (which gives such a run back) is made instead.
 func (w *Worker) claimRuns(ctx context.Context, limit int) ([]claimed, error) {
@@ -293,14 +293,23 @@ func (w *Worker) claimRuns(ctx context.Context, limit int) ([]claimed, error) {
 			}
 			runs = append(runs, &claimedRun{ClaimRunRow: run, claimedAt: sent})
 		}
+		// Runs of one environment key share its row: it is marked used
+		// once per transaction.
+		type envKey struct{ workspace, configuration, engine, deps string }
+		envs := map[envKey]db.UseEnvironmentRow{}
 		for _, cr := range runs {
-			useEnv, err := q.UseEnvironment(ctx, db.UseEnvironmentParams{Now: nowParam, WorkspaceID: cr.WorkspaceID,
-				ConfigurationID: cr.ConfigurationID, EngineSpec: cr.EngineSpec, DepsDigest: cr.DepsDigest})
-			if errors.Is(err, sql.ErrNoRows) {
-				return errClaimAgain
-			}
-			if err != nil {
-				return err
+			key := envKey{cr.WorkspaceID, cr.ConfigurationID, cr.EngineSpec, cr.DepsDigest}
+			useEnv, ok := envs[key]
+			if !ok {
+				useEnv, err = q.UseEnvironment(ctx, db.UseEnvironmentParams{Now: nowParam, WorkspaceID: cr.WorkspaceID,
+					ConfigurationID: cr.ConfigurationID, EngineSpec: cr.EngineSpec, DepsDigest: cr.DepsDigest})
+				if errors.Is(err, sql.ErrNoRows) {
+					return errClaimAgain
+				}
+				if err != nil {
+					return err
+				}
+				envs[key] = useEnv
 			}
 			cr.env = useEnv
 		}
