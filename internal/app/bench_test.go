@@ -167,7 +167,8 @@ func benchOutcome(s *results.Summary) runOutcome {
 // group-committed. The loop's periodic work (ensure, sweep, queue samples)
 // and its idle wakeups are included. acks/batch is the mean number of acks
 // one commit wrote, runs/claim the mean runs one claim transaction took
-// (empty claims included).
+// (empty claims included). cpu-us/run is this process's CPU per run, all
+// goroutines: times runs/s, it says how much of a core the path used.
 //
 // prefilled/slots=N is the same worker on a queue the API filled before
 // the timer started: the worker's share alone (claim and ack), without the
@@ -178,6 +179,7 @@ func BenchmarkDatabasePath(b *testing.B) {
 		out := benchOutcome(benchSummary(b, 10, 20))
 		ctx := context.Background()
 		before := st.Statements()
+		cpu0 := selfCPU()
 		for b.Loop() {
 			if err := benchEnqueue(ctx, st, e, 1, true); err != nil {
 				b.Fatalf("enqueue: %v", err)
@@ -192,6 +194,7 @@ func BenchmarkDatabasePath(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "runs/s")
 		b.ReportMetric(float64(st.Statements()-before)/float64(b.N), "stmts/run")
+		b.ReportMetric(float64((selfCPU()-cpu0).Microseconds())/float64(b.N), "cpu-us/run")
 	})
 	for _, c := range []struct {
 		slots   int
@@ -219,6 +222,7 @@ func BenchmarkDatabasePath(b *testing.B) {
 			before := st.Statements()
 			_, claims0 := histogramSum(w, "ade_worker_claim_duration_seconds")
 			b.ResetTimer()
+			cpu0 := selfCPU()
 			errs := make(chan error, 1)
 			if c.prefill {
 				b.StopTimer()
@@ -228,6 +232,7 @@ func BenchmarkDatabasePath(b *testing.B) {
 					}
 				}
 				before = st.Statements()
+				cpu0 = selfCPU()
 				b.StartTimer()
 			}
 			go func() {
@@ -247,6 +252,7 @@ func BenchmarkDatabasePath(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.StopTimer()
+			cpu := selfCPU() - cpu0
 			select {
 			case err := <-errs:
 				b.Fatal(err)
@@ -262,6 +268,7 @@ func BenchmarkDatabasePath(b *testing.B) {
 			b.ReportMetric(sum/count, "acks/batch")
 			_, claims := histogramSum(w, "ade_worker_claim_duration_seconds")
 			b.ReportMetric(done/(claims-claims0), "runs/claim")
+			b.ReportMetric(float64(cpu.Microseconds())/done, "cpu-us/run")
 		})
 	}
 }
