@@ -19,10 +19,20 @@ type GCReport struct {
 	Errors              []string `json:"errors"`
 }
 
+// runCursor is the (completed_at, id) of the last expired run a pass of
+// run-folder collection went through. gcLoop keeps it from one pass to the
+// next, so a pass lists only the runs that expired since the last one, not
+// every run ever finished before the TTL (whose folders earlier passes
+// removed). Runs complete in completed_at order to within far less than the
+// TTL (days), so no run can expire behind the cursor; one that completes
+// again gets a later completed_at.
+type runCursor struct{ completedAt, id string }
+
 // gcLoop runs a pass at start and then every GCInterval.
 func (w *Worker) gcLoop(ctx context.Context) {
+	var runs runCursor
 	for {
-		if _, err := w.GC(ctx, false); err != nil && ctx.Err() == nil {
+		if _, err := w.gc(ctx, false, &runs); err != nil && ctx.Err() == nil {
 			w.log.Error("garbage collection failed; will retry next interval", slog.String("error", err.Error()))
 		}
 		select {
@@ -35,8 +45,14 @@ func (w *Worker) gcLoop(ctx context.Context) {
 
 // GC deletes cold environments of inactive configurations (folder first,
 // then row, the row only if every rule still holds) and the folders of runs
-// finished longer ago than the artifact TTL.
+// finished longer ago than the artifact TTL, looking at every expired run.
 func (w *Worker) GC(ctx context.Context, dryRun bool) (GCReport, error) {
+	return w.gc(ctx, dryRun, &runCursor{})
+}
+
+// gc is one pass of GC that lists expired runs after *runs and, unless dry
+// or a folder could not be removed, moves *runs to the last one listed.
+func (w *Worker) gc(ctx context.Context, dryRun bool, runs *runCursor) (GCReport, error) {
 	w.gcMu.Lock()
 	defer w.gcMu.Unlock()
 	rep := GCReport{DryRun: dryRun}
@@ -89,7 +105,8 @@ func (w *Worker) GC(ctx context.Context, dryRun bool) (GCReport, error) {
 	}
 
 	if w.cfg.RunArtifactTTLDays > 0 {
-		after, afterID := "", ""
+		after, afterID := runs.completedAt, runs.id
+		removeFailed := false
 		for {
 			page, err := w.st.Queries().ListExpiredRunArtifacts(ctx, db.ListExpiredRunArtifactsParams{
 				Now: nowParam, TtlDays: float64(w.cfg.RunArtifactTTLDays), AfterCompletedAt: after, AfterID: afterID,
@@ -108,6 +125,7 @@ func (w *Worker) GC(ctx context.Context, dryRun bool) (GCReport, error) {
 				if !dryRun {
 					if err := os.RemoveAll(rp.Dir); err != nil {
 						rep.Errors = append(rep.Errors, fmt.Sprintf("remove %s: %v", rp.Dir, err))
+						removeFailed = true
 						continue
 					}
 				}
@@ -118,6 +136,10 @@ func (w *Worker) GC(ctx context.Context, dryRun bool) (GCReport, error) {
 			}
 			last := page[len(page)-1]
 			after, afterID = last.CompletedAt.Time.String(), last.ID
+		}
+		// A folder that could not be removed is tried again next pass.
+		if !dryRun && !removeFailed {
+			*runs = runCursor{after, afterID}
 		}
 	}
 	if n := len(rep.EnvironmentsDeleted) + len(rep.RunFoldersDeleted); n > 0 || len(rep.Errors) > 0 {
