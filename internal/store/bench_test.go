@@ -197,3 +197,36 @@ func percentile(lat []time.Duration, p float64) time.Duration {
 	i := int(float64(len(lat))*p/100+0.5) - 1
 	return lat[min(max(i, 0), len(lat)-1)]
 }
+
+// BenchmarkRunLifecycle measures one run's three write transactions on a
+// queue of 1k runs: the API's insert, the worker's claim and its ack
+// (CompleteRun). Every index on runs that a status change moves is written
+// here, so it is the cost side of the indexes the queue upkeep reads.
+func BenchmarkRunLifecycle(b *testing.B) {
+	s, _ := seedQueue(b, 1_000)
+	ctx := context.Background()
+	i := 0
+	for b.Loop() {
+		i++
+		err := s.Write(ctx, func(q *db.Queries) error {
+			return q.InsertRun(ctx, db.InsertRunParams{ID: fmt.Sprintf("lifecycle-%09d", i), WorkspaceID: "ws",
+				ConfigurationID: "cfg", InputDocumentID: "doc", EngineSpec: "engine", DepsDigest: "sha256:x", MaxAttempts: 3})
+		})
+		if err != nil {
+			b.Fatalf("insert: %v", err)
+		}
+		id, err := claimOnce(ctx, s)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var n int64
+		err = s.Write(ctx, func(q *db.Queries) error {
+			var err error
+			n, err = q.CompleteRun(ctx, db.CompleteRunParams{ID: id, WorkerID: ns(benchWorker)})
+			return err
+		})
+		if err != nil || n != 1 {
+			b.Fatalf("complete %s: %d, %v", id, n, err)
+		}
+	}
+}
