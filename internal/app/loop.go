@@ -128,14 +128,14 @@ func jitter(d time.Duration) time.Duration {
 const maxClaimBatch = 16
 
 // fillSlots claims work while slots are free: environment builds first, so
-// that runs waiting on them can start sooner, then runs. When several slots
-// are free, one transaction claims a run for each (claimRuns).
+// that runs waiting on them can start sooner, then runs. With more than one
+// slot, one transaction claims a run for every free slot (claimRuns).
 func (w *Worker) fillSlots(ctx context.Context) (int, error) {
 	total := 0
 	for w.busy.Load() < int64(w.cfg.Concurrency) && ctx.Err() == nil {
 		free := min(int(int64(w.cfg.Concurrency)-w.busy.Load()), maxClaimBatch)
 		var cs []claimed
-		if free > 1 {
+		if w.cfg.Concurrency > 1 {
 			var err error
 			if cs, err = w.claimRuns(ctx, free); err != nil {
 				return total, err
@@ -163,7 +163,7 @@ func (w *Worker) fillSlots(ctx context.Context) (int, error) {
 			}
 			total++
 		}
-		if free > 1 && cs[0].env == nil && len(cs) < free {
+		if w.cfg.Concurrency > 1 && cs[0].env == nil && len(cs) < free {
 			// Fewer runs than free slots: none is left to claim now.
 			return total, nil
 		}
@@ -260,9 +260,10 @@ func (w *Worker) claim(ctx context.Context) (claimed, error) {
 // time, which releases such a run without breaking the lock order.
 var errClaimAgain = errors.New("a claimed run's environment is not ready")
 
-// claimRuns is claim for up to limit free slots, in one write transaction: an
-// environment to build if one is queued (alone, as in claim), else up to limit
-// runs, each with its environment and document. The statements keep the
+// claimRuns is claim for the free slots, in one write transaction: an
+// environment to build if one is queued (alone, as in claim), else up to
+// limit runs (more if more slots freed meanwhile, up to maxClaimBatch), each
+// with its environment and document. The statements keep the
 // lock order: every ClaimRun, then UseEnvironment once per environment
 // key, then every GetDocument. A run whose environment is no longer ready (possible between
 // statements on SQL Server) rolls the transaction back, and one claim
@@ -282,8 +283,12 @@ func (w *Worker) claimRuns(ctx context.Context, limit int) ([]claimed, error) {
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
+		// Slots that freed while this claim waited for the write lock (the
+		// jobs of an ack batch end together) are filled too: only the loop
+		// takes slots, so none of them is taken meanwhile.
+		n := max(limit, min(w.cfg.Concurrency-int(w.busy.Load()), maxClaimBatch))
 		var runs []*claimedRun
-		for len(runs) < limit {
+		for len(runs) < n {
 			run, err := q.ClaimRun(ctx, db.ClaimRunParams{WorkerID: nsv(w.cfg.WorkerID), Now: nowParam, LeaseSeconds: lease})
 			if errors.Is(err, sql.ErrNoRows) {
 				break
