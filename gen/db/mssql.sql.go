@@ -404,24 +404,16 @@ WHERE e.id = @p6 AND e.status = N'building' AND e.claimed_by = @p7;`,
 	failExhaustedRuns: {
 		name: "FailExhaustedRuns",
 		text: `-- name: FailExhaustedRuns :many
--- attempt_count >= max_attempts can only hold where attempt_count > 0 or
--- max_attempts <= 0: each branch of the IN states one of them as written in
--- the filtered indexes ix_runs_queued_retry and ix_runs_queued_no_attempts,
--- so it reads one of those (normally empty) instead of every queued run.
+-- Reads the queued runs through ix_runs_claim, whose INCLUDE has both counts:
+-- unlike SQLite, which keeps these runs in a partial index, SQL Server has
+-- no filtered index for them (see migration 00002). A scan of queued runs
+-- every ADE_WORKER_CLEANUP_INTERVAL does not hold up claims here: there is
+-- no database-wide write lock, and claims READPAST locked rows.
 WITH exhausted AS (
     SELECT TOP (500) *
-    FROM runs AS r WITH (UPDLOCK, READPAST, ROWLOCK, READCOMMITTEDLOCK)
-    WHERE r.status = N'queued' AND r.attempt_count >= r.max_attempts
-      AND r.id IN (
-          SELECT a.id FROM runs AS a
-          WHERE a.status = N'queued' AND a.attempt_count > 0
-            AND a.attempt_count >= a.max_attempts
-          UNION ALL
-          SELECT b.id FROM runs AS b
-          WHERE b.status = N'queued' AND b.max_attempts <= 0
-            AND b.attempt_count >= b.max_attempts
-      )
-    ORDER BY r.available_at, r.created_at
+    FROM runs WITH (UPDLOCK, READPAST, ROWLOCK, READCOMMITTEDLOCK)
+    WHERE status = N'queued' AND attempt_count >= max_attempts
+    ORDER BY available_at, created_at
 )
 UPDATE exhausted
 SET status = N'failed',
@@ -483,7 +475,7 @@ SET status = N'failed',
     error_message = N'environment build failed: ' + COALESCE(build_error, N'unknown error')
 OUTPUT inserted.id, inserted.workspace_id, inserted.error_message;`,
 	},
-	// sql/queries/mssql/runs.sql:181
+	// sql/queries/mssql/runs.sql:173
 	getDocument: {
 		name: "GetDocument",
 		text: `-- name: GetDocument :one
@@ -502,7 +494,7 @@ SELECT id, workspace_id, configuration_id, engine_spec, deps_digest, status,
 FROM environments
 WHERE id = @p1;`,
 	},
-	// sql/queries/mssql/runs.sql:173
+	// sql/queries/mssql/runs.sql:165
 	getRun: {
 		name: "GetRun",
 		text: `-- name: GetRun :one
@@ -649,9 +641,9 @@ FROM OPENJSON(@p2) WITH (
 	listExpiredRunArtifacts: {
 		name: "ListExpiredRunArtifacts",
 		text: `-- name: ListExpiredRunArtifacts :many
--- completed_at IS NOT NULL states the filter of ix_runs_completed as written
--- (so the optimizer matches it), and the lower bound, implied by the keyset
--- condition below, starts its range seek at the page's start.
+-- The lower bound, implied by the keyset condition below, starts the range
+-- seek of ix_runs_completed (completed_at, id) at the page's start; runs
+-- without a completed_at are not in the range.
 SELECT TOP (500) id, workspace_id, completed_at
 FROM runs
 WHERE completed_at IS NOT NULL

@@ -47,9 +47,9 @@ WHERE e.id = @id
   );
 
 -- name: ListExpiredRunArtifacts :many
--- completed_at IS NOT NULL states the filter of ix_runs_completed as written
--- (so the optimizer matches it), and the lower bound, implied by the keyset
--- condition below, starts its range seek at the page's start.
+-- The lower bound, implied by the keyset condition below, starts the range
+-- seek of ix_runs_completed (completed_at, id) at the page's start; runs
+-- without a completed_at are not in the range.
 SELECT TOP (500) id, workspace_id, completed_at
 FROM runs
 WHERE completed_at IS NOT NULL

@@ -144,24 +144,16 @@ SET status = N'failed',
 OUTPUT inserted.id, inserted.workspace_id, inserted.error_message;
 
 -- name: FailExhaustedRuns :many
--- attempt_count >= max_attempts can only hold where attempt_count > 0 or
--- max_attempts <= 0: each branch of the IN states one of them as written in
--- the filtered indexes ix_runs_queued_retry and ix_runs_queued_no_attempts,
--- so it reads one of those (normally empty) instead of every queued run.
+-- Reads the queued runs through ix_runs_claim, whose INCLUDE has both counts:
+-- unlike SQLite, which keeps these runs in a partial index, SQL Server has
+-- no filtered index for them (see migration 00002). A scan of queued runs
+-- every ADE_WORKER_CLEANUP_INTERVAL does not hold up claims here: there is
+-- no database-wide write lock, and claims READPAST locked rows.
 WITH exhausted AS (
     SELECT TOP (500) *
-    FROM runs AS r WITH (UPDLOCK, READPAST, ROWLOCK, READCOMMITTEDLOCK)
-    WHERE r.status = N'queued' AND r.attempt_count >= r.max_attempts
-      AND r.id IN (
-          SELECT a.id FROM runs AS a
-          WHERE a.status = N'queued' AND a.attempt_count > 0
-            AND a.attempt_count >= a.max_attempts
-          UNION ALL
-          SELECT b.id FROM runs AS b
-          WHERE b.status = N'queued' AND b.max_attempts <= 0
-            AND b.attempt_count >= b.max_attempts
-      )
-    ORDER BY r.available_at, r.created_at
+    FROM runs WITH (UPDLOCK, READPAST, ROWLOCK, READCOMMITTEDLOCK)
+    WHERE status = N'queued' AND attempt_count >= max_attempts
+    ORDER BY available_at, created_at
 )
 UPDATE exhausted
 SET status = N'failed',
