@@ -262,12 +262,12 @@ var errClaimAgain = errors.New("a claimed run's environment is not ready")
 
 // claimRuns is claim for the free slots, in one write transaction: an
 // environment to build if one is queued (alone, as in claim), else up to
-// limit runs (more if more slots freed meanwhile, up to maxClaimBatch), each
-// with its environment and document. The statements keep the
-// lock order: every ClaimRun, then UseEnvironment once per environment
-// key, then every GetDocument. A run whose environment is no longer ready (possible between
-// statements on SQL Server) rolls the transaction back, and one claim
-// (which gives such a run back) is made instead.
+// limit runs (more if more slots freed meanwhile, up to maxClaimBatch),
+// each with its environment and document. The statements keep the lock
+// order: every ClaimRun, then UseEnvironment once per environment key, then
+// every GetDocument. A run whose environment is no longer ready (possible
+// between statements on SQL Server) rolls the transaction back, and one
+// claim (which gives such a run back) is made instead.
 func (w *Worker) claimRuns(ctx context.Context, limit int) ([]claimed, error) {
 	start := time.Now()
 	var cs []claimed
