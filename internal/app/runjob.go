@@ -438,7 +438,7 @@ const columnChunk = 1000
 // encodedResults are a summary's rows as the insert statements take them.
 type encodedResults struct {
 	metrics *db.InsertRunMetricsParams
-	fields  string   // JSON array; "" when there are none
+	fields  []string // JSON arrays of at most columnChunk rows each
 	columns []string // JSON arrays of at most columnChunk rows
 }
 
@@ -452,16 +452,17 @@ func encodeResults(runID string, s *results.Summary) (encodedResults, error) {
 		p := metricsParams(runID, s.Metrics)
 		e.metrics = &p
 	}
-	if len(s.Fields) > 0 {
-		rows := make([]fieldJSON, len(s.Fields))
-		for i, f := range s.Fields {
+	for start := 0; start < len(s.Fields); start += columnChunk {
+		chunk := s.Fields[start:min(start+columnChunk, len(s.Fields))]
+		rows := make([]fieldJSON, len(chunk))
+		for i, f := range chunk {
 			rows[i] = fieldJSON{f.Field, f.Label, f.Detected, f.BestMappingScore, f.OccurrencesTables, f.OccurrencesColumns}
 		}
 		b, err := json.Marshal(rows)
 		if err != nil {
 			return e, err
 		}
-		e.fields = string(b)
+		e.fields = append(e.fields, string(b))
 	}
 	for start := 0; start < len(s.Columns); start += columnChunk {
 		chunk := s.Columns[start:min(start+columnChunk, len(s.Columns))]
@@ -496,8 +497,8 @@ func writeResults(ctx context.Context, q *db.Queries, runID string, e encodedRes
 			return fmt.Errorf("insert run_metrics: %w", err)
 		}
 	}
-	if e.fields != "" {
-		if err := q.InsertRunFields(ctx, db.InsertRunFieldsParams{RunID: runID, Fields: e.fields}); err != nil {
+	for _, fields := range e.fields {
+		if err := q.InsertRunFields(ctx, db.InsertRunFieldsParams{RunID: runID, Fields: fields}); err != nil {
 			return fmt.Errorf("insert run_fields: %w", err)
 		}
 	}
