@@ -153,3 +153,26 @@ func TestRunBurstThenExit(t *testing.T) {
 		t.Errorf("context missing: %v", recs[0])
 	}
 }
+
+// Every descriptor a run opens (two pipes, their epoll instances, the
+// pidfd) is closed when Run returns.
+func TestRunLeavesNoDescriptors(t *testing.T) {
+	count := func() int {
+		entries, err := os.ReadDir("/proc/self/fd")
+		if err != nil {
+			t.Skipf("no /proc/self/fd: %v", err)
+		}
+		return len(entries)
+	}
+	run(t, sh(`echo '{"event":"engine.run.completed","data":{}}'; echo err >&2`))
+	before := count()
+	for range 20 {
+		res := run(t, sh(`echo '{"event":"engine.run.completed","data":{}}'; echo err >&2`))
+		if res.Completed == nil {
+			t.Fatal("no engine.run.completed read")
+		}
+	}
+	if after := count(); after != before {
+		t.Errorf("%d descriptors open after 20 runs, %d before", after, before)
+	}
+}
