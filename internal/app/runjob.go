@@ -452,33 +452,40 @@ func encodeResults(runID string, s *results.Summary) (encodedResults, error) {
 		p := metricsParams(runID, s.Metrics)
 		e.metrics = &p
 	}
-	for start := 0; start < len(s.Fields); start += columnChunk {
-		chunk := s.Fields[start:min(start+columnChunk, len(s.Fields))]
-		rows := make([]fieldJSON, len(chunk))
-		for i, f := range chunk {
-			rows[i] = fieldJSON{f.Field, f.Label, f.Detected, f.BestMappingScore, f.OccurrencesTables, f.OccurrencesColumns}
-		}
-		b, err := json.Marshal(rows)
-		if err != nil {
-			return e, err
-		}
-		e.fields = append(e.fields, string(b))
+	var err error
+	e.fields, err = encodeChunks(s.Fields, func(f results.Field) fieldJSON {
+		return fieldJSON{f.Field, f.Label, f.Detected, f.BestMappingScore, f.OccurrencesTables, f.OccurrencesColumns}
+	})
+	if err != nil {
+		return e, err
 	}
-	for start := 0; start < len(s.Columns); start += columnChunk {
-		chunk := s.Columns[start:min(start+columnChunk, len(s.Columns))]
-		rows := make([]columnJSON, len(chunk))
-		for i, c := range chunk {
-			rows[i] = columnJSON{c.WorkbookIndex, c.WorkbookName, c.SheetIndex, c.SheetName, c.TableIndex, c.ColumnIndex,
-				c.HeaderRaw, c.HeaderNormalized, c.NonEmptyCells, c.MappingStatus, c.MappedField, c.MappingScore,
-				c.MappingMethod, c.UnmappedReason}
-		}
-		b, err := json.Marshal(rows)
-		if err != nil {
-			return e, err
-		}
-		e.columns = append(e.columns, string(b))
+	e.columns, err = encodeChunks(s.Columns, func(c results.Column) columnJSON {
+		return columnJSON{c.WorkbookIndex, c.WorkbookName, c.SheetIndex, c.SheetName, c.TableIndex, c.ColumnIndex,
+			c.HeaderRaw, c.HeaderNormalized, c.NonEmptyCells, c.MappingStatus, c.MappedField, c.MappingScore,
+			c.MappingMethod, c.UnmappedReason}
+	})
+	if err != nil {
+		return e, err
 	}
 	return e, nil
+}
+
+// encodeChunks encodes items as JSON arrays of at most columnChunk rows each.
+func encodeChunks[T, R any](items []T, row func(T) R) ([]string, error) {
+	var chunks []string
+	for start := 0; start < len(items); start += columnChunk {
+		chunk := items[start:min(start+columnChunk, len(items))]
+		rows := make([]R, len(chunk))
+		for i, it := range chunk {
+			rows[i] = row(it)
+		}
+		b, err := json.Marshal(rows)
+		if err != nil {
+			return nil, err
+		}
+		chunks = append(chunks, string(b))
+	}
+	return chunks, nil
 }
 
 // writeResults replaces the run's metrics, fields and table columns.
