@@ -297,7 +297,11 @@ func startProcess(cmd *exec.Cmd) *process {
 	<-started
 	if p.startErr == nil {
 		go func() {
-			p.canKill = waitExited(p.pid) == nil
+			err := waitExited(p.pid)
+			if err != nil {
+				slog.Warn("wait for subprocess exit", slog.Int("pid", p.pid), slog.Any("error", err))
+			}
+			p.canKill = err == nil
 			close(p.exited)
 		}()
 	}
@@ -339,9 +343,6 @@ func waitExited(pid int) error {
 	if err == nil {
 		err = werr
 	}
-	if err != nil {
-		slog.Warn("wait for subprocess exit", slog.Int("pid", pid), slog.Any("error", err))
-	}
 	return err
 }
 
@@ -352,9 +353,6 @@ func waitExitedBlocking(pid int) error {
 		var info unix.Siginfo
 		err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
 		if !errors.Is(err, unix.EINTR) {
-			if err != nil {
-				slog.Warn("wait for subprocess exit", slog.Int("pid", pid), slog.Any("error", err))
-			}
 			return err
 		}
 	}
