@@ -128,26 +128,15 @@ func jitter(d time.Duration) time.Duration {
 const maxClaimBatch = 16
 
 // fillSlots claims work while slots are free: environment builds first, so
-// that runs waiting on them can start sooner, then runs. With more than one
-// slot, one transaction claims a run for every free slot (claimRuns).
+// that runs waiting on them can start sooner, then runs. One transaction
+// claims a run for every free slot (claimRuns).
 func (w *Worker) fillSlots(ctx context.Context) (int, error) {
 	total := 0
 	for w.busy.Load() < int64(w.cfg.Concurrency) && ctx.Err() == nil {
 		free := min(int(int64(w.cfg.Concurrency)-w.busy.Load()), maxClaimBatch)
-		var cs []claimed
-		if w.cfg.Concurrency > 1 {
-			var err error
-			if cs, err = w.claimRuns(ctx, free); err != nil {
-				return total, err
-			}
-		} else {
-			c, err := w.claim(ctx)
-			if err != nil {
-				return total, err
-			}
-			if c.env != nil || c.run != nil {
-				cs = []claimed{c}
-			}
+		cs, err := w.claimRuns(ctx, free)
+		if err != nil {
+			return total, err
 		}
 		if len(cs) == 0 {
 			return total, nil
@@ -163,7 +152,7 @@ func (w *Worker) fillSlots(ctx context.Context) (int, error) {
 			}
 			total++
 		}
-		if w.cfg.Concurrency > 1 && cs[0].env == nil && len(cs) < free {
+		if cs[0].env == nil && len(cs) < free {
 			// Fewer runs than free slots: none is left to claim now.
 			return total, nil
 		}
