@@ -82,8 +82,12 @@ func (q *Queries) CountPendingWork(ctx context.Context) (CountPendingWorkRow, er
 
 const countRunsByStatus = `-- name: CountRunsByStatus :many
 
-SELECT status, COUNT(*) AS count
-FROM runs
+SELECT status, COUNT(*) AS count FROM runs WHERE status = 'queued' GROUP BY status
+UNION ALL
+SELECT status, COUNT(*) AS count FROM runs WHERE status = 'running' GROUP BY status
+UNION ALL
+SELECT status, COUNT(*) AS count FROM runs
+WHERE completed_at IS NOT NULL AND status IN ('succeeded', 'failed')
 GROUP BY status
 ORDER BY status
 `
@@ -94,6 +98,10 @@ type CountRunsByStatusRow struct {
 }
 
 // Queue status for `ade-worker status`, metrics and --drain.
+// One count per status, each read from the index that holds exactly those
+// runs: queued and running runs from their partial indexes (as many entries
+// as the live queue), terminal runs from ix_runs_completed_id. A status with
+// no run has no row.
 func (q *Queries) CountRunsByStatus(ctx context.Context) ([]CountRunsByStatusRow, error) {
 	rows, err := q.db.QueryContext(ctx, countRunsByStatus)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	_ "embed"
 	"errors"
+	"fmt"
 	"reflect"
 	"slices"
 	"sync"
@@ -235,5 +236,74 @@ func TestDataVersionMovesOnOtherConnectionsCommit(t *testing.T) {
 	enqueue(t, s, "run-1", keyA, 3, 0) // commits through another pooled connection
 	if v3, _ := pinned.DataVersion(ctx); v3 == v1 {
 		t.Fatalf("data_version did not move after another connection committed (%d)", v3)
+	}
+}
+
+// TestResultsSurviveMigration3: 00003 rebuilds the results tables (WITHOUT
+// ROWID on SQLite); their rows are copied over on the way down and up again,
+// and the queue indexes it rebuilds still serve a claim.
+func TestResultsSurviveMigration3(t *testing.T) {
+	s := storetest.SQLite(t)
+	ctx := context.Background()
+	enqueue(t, s, "run-1", keyA, 3, 0)
+	enqueue(t, s, "run-2", keyA, 3, time.Millisecond)
+	readyEnvs(t, s, 0)
+	if _, ok := claimRun(t, s, time.Second, 60); !ok {
+		t.Fatal("no run claimed")
+	}
+	err := s.Write(ctx, func(q *db.Queries) error {
+		if _, err := q.CompleteRun(ctx, db.CompleteRunParams{Now: at(2 * time.Second), ID: "run-1", WorkerID: ns(worker)}); err != nil {
+			return err
+		}
+		if err := q.InsertRunMetrics(ctx, db.InsertRunMetricsParams{RunID: "run-1", EvaluationOutcome: ns("pass")}); err != nil {
+			return err
+		}
+		if err := q.InsertRunField(ctx, db.InsertRunFieldParams{RunID: "run-1", Field: "email", Label: ns("E-mail"), Detected: true}); err != nil {
+			return err
+		}
+		for i := range 3 {
+			if err := q.InsertRunTableColumn(ctx, db.InsertRunTableColumnParams{RunID: "run-1", ColumnIndex: int64(i), HeaderRaw: ns(fmt.Sprint("Col ", i)), MappingStatus: "unmapped"}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	results := func(when string) string {
+		q := s.Queries()
+		m, err := q.GetRunMetrics(ctx, "run-1")
+		if err != nil {
+			t.Fatalf("%s: metrics: %v", when, err)
+		}
+		f, err := q.ListRunFields(ctx, "run-1")
+		if err != nil {
+			t.Fatalf("%s: fields: %v", when, err)
+		}
+		c, err := q.ListRunTableColumns(ctx, "run-1")
+		if err != nil {
+			t.Fatalf("%s: columns: %v", when, err)
+		}
+		if len(f) != 1 || len(c) != 3 {
+			t.Fatalf("%s: %d fields and %d columns, want 1 and 3", when, len(f), len(c))
+		}
+		return fmt.Sprintf("%+v %+v %+v", m, f, c)
+	}
+	before := results("at version 3")
+	if v, err := s.MigrateDown(ctx); err != nil || v != 3 {
+		t.Fatalf("down = %d, %v; want 3 rolled back", v, err)
+	}
+	if got := results("at version 2"); got != before {
+		t.Errorf("after down:\n got %s\nwant %s", got, before)
+	}
+	if _, err := s.MigrateUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := results("at version 3 again"); got != before {
+		t.Errorf("after up again:\n got %s\nwant %s", got, before)
+	}
+	if row, ok := claimRun(t, s, 3*time.Second, 60); !ok || row.ID != "run-2" {
+		t.Errorf("claim after the migrations = %+v, %t; want run-2", row, ok)
 	}
 }

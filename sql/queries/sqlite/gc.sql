@@ -17,11 +17,19 @@ WHERE e.status IN ('ready', 'failed')
   )
   AND NOT EXISTS (
       SELECT 1 FROM runs AS r
-      WHERE r.workspace_id = e.workspace_id
+      WHERE r.status = 'queued'
+        AND r.workspace_id = e.workspace_id
         AND r.configuration_id = e.configuration_id
         AND r.engine_spec = e.engine_spec
         AND r.deps_digest = e.deps_digest
-        AND r.status IN ('queued', 'running')
+  )
+  AND NOT EXISTS (
+      SELECT 1 FROM runs AS r
+      WHERE r.status = 'running'
+        AND r.workspace_id = e.workspace_id
+        AND r.configuration_id = e.configuration_id
+        AND r.engine_spec = e.engine_spec
+        AND r.deps_digest = e.deps_digest
   )
 ORDER BY e.id
 LIMIT 100;
@@ -43,11 +51,19 @@ WHERE environments.id = @id
   )
   AND NOT EXISTS (
       SELECT 1 FROM runs AS r
-      WHERE r.workspace_id = environments.workspace_id
+      WHERE r.status = 'queued'
+        AND r.workspace_id = environments.workspace_id
         AND r.configuration_id = environments.configuration_id
         AND r.engine_spec = environments.engine_spec
         AND r.deps_digest = environments.deps_digest
-        AND r.status IN ('queued', 'running')
+  )
+  AND NOT EXISTS (
+      SELECT 1 FROM runs AS r
+      WHERE r.status = 'running'
+        AND r.workspace_id = environments.workspace_id
+        AND r.configuration_id = environments.configuration_id
+        AND r.engine_spec = environments.engine_spec
+        AND r.deps_digest = environments.deps_digest
   );
 
 -- name: ListExpiredRunArtifacts :many

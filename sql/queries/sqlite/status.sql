@@ -1,8 +1,16 @@
 -- Queue status for `ade-worker status`, metrics and --drain.
 
 -- name: CountRunsByStatus :many
-SELECT status, COUNT(*) AS count
-FROM runs
+-- One count per status, each read from the index that holds exactly those
+-- runs: queued and running runs from their partial indexes (as many entries
+-- as the live queue), terminal runs from ix_runs_completed_id. A status with
+-- no run has no row.
+SELECT status, COUNT(*) AS count FROM runs WHERE status = 'queued' GROUP BY status
+UNION ALL
+SELECT status, COUNT(*) AS count FROM runs WHERE status = 'running' GROUP BY status
+UNION ALL
+SELECT status, COUNT(*) AS count FROM runs
+WHERE completed_at IS NOT NULL AND status IN ('succeeded', 'failed')
 GROUP BY status
 ORDER BY status;
 
