@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -60,10 +61,19 @@ type Store struct {
 	// instead of sleeping in SQLite's busy handler; other processes are
 	// still arbitrated by busy_timeout.
 	writeMu sync.Mutex
+	// wconn is the connection this process's SQLite write transactions use
+	// (SQLite files only; guarded by writeMu). SQLite drops a connection's
+	// page cache whenever another connection has committed since its last
+	// transaction, so writes spread over the pool re-read every page they
+	// touch; on one connection they find them cached.
+	wconn *sql.Conn
 	// counter counts statements sent, for benchmarks.
 	counter *StatementCounter
 	// stmts holds prepared statements (SQLite files only; nil otherwise).
 	stmts *stmtCache
+	// ckpt runs WAL checkpoints beside the write path (SQLite files in WAL
+	// mode only; nil otherwise).
+	ckpt *checkpointer
 }
 
 // Open parses rawURL (ADE_DATABASE_URL), connects and pings. The error
@@ -105,6 +115,17 @@ func OpenTarget(ctx context.Context, t Target, o Options) (*Store, error) {
 		// Not for :memory:, whose single connection a transaction holds:
 		// a statement prepared during it would wait for that connection.
 		s.stmts = newStmtCache(sqldb)
+		if walMode(o) {
+			// Its own connection waits for a lock only briefly: it may
+			// hold this process's write lock while it waits.
+			cdb, err := openSQLiteWith(t, o, restartBusyWait, 1)
+			if err != nil {
+				s.stmts.close()
+				_ = sqldb.Close()
+				return nil, fmt.Errorf("open database %s: %w", t.Redacted, err)
+			}
+			s.ckpt = newCheckpointer(s, cdb)
+		}
 	}
 	var conn db.DBTX = countingDBTX{inner: s.pooled(), n: s.counter}
 	if t.Dialect == MSSQL {
@@ -126,9 +147,14 @@ func (s *Store) queriesOn(conn db.DBTX) *db.Queries {
 }
 
 func openSQLite(t Target, o Options) (*sql.DB, error) {
+	return openSQLiteWith(t, o, o.SQLiteBusyTimeout, 8)
+}
+
+// openSQLiteWith opens t with at most conns connections that wait busy for
+// another connection's lock (zero: 30s).
+func openSQLiteWith(t Target, o Options, busy time.Duration, conns int) (*sql.DB, error) {
 	journal := orDefault(o.SQLiteJournalMode, "WAL")
 	syncMode := orDefault(o.SQLiteSynchronous, "NORMAL")
-	busy := o.SQLiteBusyTimeout
 	if busy <= 0 {
 		busy = 30 * time.Second
 	}
@@ -156,6 +182,10 @@ func openSQLite(t Target, o Options) (*sql.DB, error) {
 	// The file is created here, once; connections open it without create
 	// and only while it is still the file they opened (see sqliteFile).
 	dsn += fmt.Sprintf("&_pragma=journal_mode(%s)&mode=rw", journal)
+	if walMode(o) {
+		// The checkpointer runs them; this is its backstop.
+		dsn += fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)", walBackstopPages)
+	}
 	if err := createIfMissing(path); err != nil {
 		return nil, err
 	}
@@ -164,9 +194,14 @@ func openSQLite(t Target, o Options) (*sql.DB, error) {
 		return nil, err
 	}
 	sqldb := sql.OpenDB(connector)
-	sqldb.SetMaxOpenConns(8)
-	sqldb.SetMaxIdleConns(8)
+	sqldb.SetMaxOpenConns(conns)
+	sqldb.SetMaxIdleConns(conns)
 	return sqldb, nil
+}
+
+// walMode says whether a SQLite file opened with o is in WAL mode.
+func walMode(o Options) bool {
+	return strings.EqualFold(orDefault(o.SQLiteJournalMode, "WAL"), "WAL")
 }
 
 func sqliteMemory(dsn string) (*sql.DB, error) {
@@ -302,6 +337,10 @@ func (s *Store) Statements() int64 { return s.counter.Load() }
 
 // Close closes the pool.
 func (s *Store) Close() error {
+	s.ckpt.close()
+	s.writeMu.Lock()
+	s.dropWriteConn()
+	s.writeMu.Unlock()
 	s.stmts.close()
 	return s.db.Close()
 }
@@ -328,7 +367,7 @@ func (s *Store) Write(ctx context.Context, fn func(q *db.Queries) error) error {
 }
 
 func (s *Store) tx(ctx context.Context, fn func(q *db.Queries) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.begin(ctx)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
@@ -339,7 +378,40 @@ func (s *Store) tx(ctx context.Context, fn func(q *db.Queries) error) error {
 	}
 	s.counter.Add(1)
 	if err := tx.Commit(); err != nil {
+		s.dropWriteConn()
 		return fmt.Errorf("commit: %w", err)
 	}
+	s.ckpt.committed()
 	return nil
+}
+
+// begin starts a write transaction: on a SQLite file on wconn (opened on
+// first use, and again after a failure), elsewhere on any pooled
+// connection.
+func (s *Store) begin(ctx context.Context) (*sql.Tx, error) {
+	if s.dialect != SQLite || s.stmts == nil {
+		return s.db.BeginTx(ctx, nil)
+	}
+	if s.wconn == nil {
+		c, err := s.db.Conn(ctx)
+		if err != nil {
+			return nil, err
+		}
+		s.wconn = c
+	}
+	tx, err := s.wconn.BeginTx(ctx, nil)
+	if err != nil {
+		// The connection may be broken (its file gone, say): the next
+		// transaction gets another.
+		s.dropWriteConn()
+	}
+	return tx, err
+}
+
+// dropWriteConn closes wconn, if any.
+func (s *Store) dropWriteConn() {
+	if s.wconn != nil {
+		_ = s.wconn.Close()
+		s.wconn = nil
+	}
 }
