@@ -67,8 +67,12 @@ func (w *Worker) processRun(parent context.Context, run claimedRun) {
 	defer w.jobs.begin("run:"+run.ID, cancel, log)()
 
 	rp, pathErr := w.layout.Run(run.WorkspaceID, run.ID)
-	var ev *eventlog.Log
+	var folderErr error
 	if pathErr == nil {
+		folderErr = makeRunFolder(rp)
+	}
+	var ev *eventlog.Log
+	if pathErr == nil && folderErr == nil {
 		var err error
 		ev, err = eventlog.Open(rp.Events, map[string]string{
 			"run_id": run.ID, "workspace_id": run.WorkspaceID,
@@ -92,11 +96,14 @@ func (w *Worker) processRun(parent context.Context, run claimedRun) {
 				out = failed(true, "internal error in the worker: %v", p)
 			}
 		}()
-		if pathErr != nil {
+		switch {
+		case pathErr != nil:
 			out = failed(false, "%v", pathErr)
-			return
+		case folderErr != nil:
+			out = failed(true, "create run folder: %v", folderErr)
+		default:
+			out = w.execute(ctx, run, rp, ev, log)
 		}
-		out = w.execute(ctx, run, rp, ev, log)
 	}()
 	w.finishRun(ctx, run, out, ev, log, time.Since(started))
 }
@@ -130,20 +137,6 @@ func (w *Worker) execute(ctx context.Context, run claimedRun, rp paths.RunPaths,
 	if st, err := os.Stat(configDir); err != nil || !st.IsDir() {
 		return failed(false, "configuration package missing: %s", configDir)
 	}
-	for _, dir := range []string{rp.Input, rp.Logs} {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return failed(true, "create run folder: %v", err)
-		}
-	}
-	// A retry starts from an empty output folder: nothing of an earlier
-	// attempt can be mistaken for this one's output.
-	if err := os.RemoveAll(rp.Output); err != nil {
-		return failed(true, "clear output folder: %v", err)
-	}
-	if err := os.MkdirAll(rp.Output, 0o755); err != nil {
-		return failed(true, "create output folder: %v", err)
-	}
-
 	spec := engine.Spec{
 		Path:    interpreter,
 		Dir:     rp.Dir,
@@ -223,6 +216,41 @@ func (w *Worker) execute(ctx context.Context, run claimedRun, rp paths.RunPaths,
 	out.summary = summary
 	out.outputPath = w.outputPath(rp, summary, ev)
 	return out
+}
+
+// makeRunFolder makes the run folder with its input/, logs/ and output/
+// folders, output/ empty. A folder new to this attempt costs four mkdirs
+// (its parents, once per workspace); one an earlier attempt left keeps its
+// input and logs, and its output is cleared: nothing of an earlier attempt
+// can be mistaken for this one's output.
+func makeRunFolder(rp paths.RunPaths) error {
+	err := os.Mkdir(rp.Dir, 0o755)
+	if errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(filepath.Dir(rp.Dir), 0o755); err != nil {
+			return err
+		}
+		err = os.Mkdir(rp.Dir, 0o755)
+	}
+	if err == nil {
+		for _, dir := range []string{rp.Input, rp.Logs, rp.Output} {
+			if err := os.Mkdir(dir, 0o755); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	for _, dir := range []string{rp.Input, rp.Logs} {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+	}
+	if err := os.RemoveAll(rp.Output); err != nil {
+		return fmt.Errorf("clear output folder: %w", err)
+	}
+	return os.Mkdir(rp.Output, 0o755)
 }
 
 // engineError is a readable reason for a failed engine: its own error when
