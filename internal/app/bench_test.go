@@ -212,7 +212,8 @@ func BenchmarkDatabasePath(b *testing.B) {
 			ctx, stop := context.WithCancel(context.Background())
 			defer stop()
 			var acked, envJobs atomic.Int64
-			w.runJob = func(jctx context.Context, run claimedRun) {
+			w.runJob = func(jctx context.Context, run claimedRun, freeSlot func()) {
+				freeSlot()
 				w.finishRun(jctx, run, out, nil, w.log, time.Millisecond)
 				if acked.Add(1) >= int64(b.N) {
 					stop()

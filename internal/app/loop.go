@@ -61,7 +61,7 @@ func (w *Worker) loop(ctx context.Context, o RunOptions) error {
 			idle = w.cfg.PollInterval
 		}
 
-		if o.Drain && w.busy.Load() == 0 && claimed == 0 && err == nil {
+		if o.Drain && w.jobCount() == 0 && claimed == 0 && err == nil {
 			done, err := w.drained(ctx)
 			if err != nil {
 				w.loopError(ctx, "drain check", err)
@@ -78,7 +78,7 @@ func (w *Worker) loop(ctx context.Context, o RunOptions) error {
 		if w.st.Dialect() == store.MSSQL {
 			wait = max(wait, w.cfg.MSSQLPollInterval)
 		}
-		if w.busy.Load() >= int64(w.cfg.Concurrency) {
+		if w.freeSlots() == 0 {
 			wait = time.Until(nextSweep)
 			if until := time.Until(nextEnsure); until < wait {
 				wait = until
@@ -93,7 +93,7 @@ func (w *Worker) loop(ctx context.Context, o RunOptions) error {
 			idle = w.cfg.PollInterval
 		case <-w.wake:
 		case <-timer.C:
-			if claimed == 0 && w.busy.Load() < int64(w.cfg.Concurrency) {
+			if claimed == 0 && w.freeSlots() > 0 {
 				idle = min(idle*2, w.cfg.PollIntervalMax)
 			}
 		}
@@ -132,8 +132,8 @@ const maxClaimBatch = 16
 // claims a run for every free slot (claimRuns).
 func (w *Worker) fillSlots(ctx context.Context) (int, error) {
 	total := 0
-	for w.busy.Load() < int64(w.cfg.Concurrency) && ctx.Err() == nil {
-		free := min(int(int64(w.cfg.Concurrency)-w.busy.Load()), maxClaimBatch)
+	for w.freeSlots() > 0 && ctx.Err() == nil {
+		free := min(w.freeSlots(), maxClaimBatch)
 		cs, err := w.claimRuns(ctx, free)
 		if err != nil {
 			return total, err
@@ -145,10 +145,10 @@ func (w *Worker) fillSlots(ctx context.Context) (int, error) {
 			switch {
 			case c.env != nil:
 				env := *c.env
-				w.startJob(w.log.With(slog.String("environment_id", env.ID)), func(jctx context.Context) { w.envJob(jctx, env) })
+				w.startJob(w.log.With(slog.String("environment_id", env.ID)), func(jctx context.Context, _ func()) { w.envJob(jctx, env) })
 			case c.run != nil:
 				run := *c.run
-				w.startJob(w.log.With(slog.String("run_id", run.ID)), func(jctx context.Context) { w.runJob(jctx, run) })
+				w.startJob(w.log.With(slog.String("run_id", run.ID)), func(jctx context.Context, freeSlot func()) { w.runJob(jctx, run, freeSlot) })
 			}
 			total++
 		}
@@ -275,7 +275,7 @@ func (w *Worker) claimRuns(ctx context.Context, limit int) ([]claimed, error) {
 		// Slots that freed while this claim waited for the write lock (the
 		// jobs of an ack batch end together) are filled too: only the loop
 		// takes slots, so none of them is taken meanwhile.
-		n := max(limit, min(w.cfg.Concurrency-int(w.busy.Load()), maxClaimBatch))
+		n := max(limit, min(w.freeSlots(), maxClaimBatch))
 		var runs []*claimedRun
 		for len(runs) < n {
 			run, err := q.ClaimRun(ctx, db.ClaimRunParams{WorkerID: nsv(w.cfg.WorkerID), Now: nowParam, LeaseSeconds: lease})
@@ -396,7 +396,7 @@ func (w *Worker) watchDataVersion(ctx context.Context) {
 		// rows, and claims as soon as one frees: reading here would only add
 		// statements to every run. The last version seen is kept, so a change
 		// made meanwhile still wakes the loop once.
-		if w.busy.Load() >= int64(w.cfg.Concurrency) {
+		if w.freeSlots() == 0 {
 			continue
 		}
 		if conn == nil {

@@ -50,8 +50,9 @@ func failed(retryable bool, format string, args ...any) runOutcome {
 	return runOutcome{retryable: retryable, err: fmt.Sprintf(format, args...)}
 }
 
-// processRun is the job of one claimed run.
-func (w *Worker) processRun(parent context.Context, run claimedRun) {
+// processRun is the job of one claimed run. It gives its slot back
+// (freeSlot) once the engine has ended, before writing the outcome.
+func (w *Worker) processRun(parent context.Context, run claimedRun, freeSlot func()) {
 	started := time.Now()
 	ctx, cancel := context.WithCancelCause(parent)
 	defer cancel(nil)
@@ -105,6 +106,7 @@ func (w *Worker) processRun(parent context.Context, run claimedRun) {
 			out = w.execute(ctx, run, rp, ev, log)
 		}
 	}()
+	freeSlot()
 	w.finishRun(ctx, run, out, ev, log, time.Since(started))
 }
 

@@ -52,11 +52,14 @@ type Worker struct {
 	jobsCtx    context.Context
 	cancelJobs context.CancelCauseFunc
 	inflight   sync.WaitGroup
-	busy       atomic.Int64
-	finished   chan struct{}
-	wake       chan struct{}
-	hardStop   chan struct{}
-	hardOnce   sync.Once
+	// busy counts the jobs holding a slot; acking those that gave theirs
+	// back when their engine ended and are still writing the outcome.
+	busy     atomic.Int64
+	acking   atomic.Int64
+	finished chan struct{}
+	wake     chan struct{}
+	hardStop chan struct{}
+	hardOnce sync.Once
 	// jobs stops a job whose row this worker claimed again.
 	jobs jobTracker
 	// acks group-commits run acks (see ackRun).
@@ -64,7 +67,7 @@ type Worker struct {
 	// runJob and envJob are the jobs of claimed runs and environments:
 	// processRun and buildEnvironment (a benchmark of the database path
 	// replaces them).
-	runJob func(context.Context, claimedRun)
+	runJob func(context.Context, claimedRun, func())
 	envJob func(context.Context, db.ClaimEnvironmentRow)
 
 	lastLoop atomic.Int64 // unix nanos of the last loop iteration (healthz)
@@ -174,38 +177,73 @@ func (w *Worker) Run(ctx context.Context, o RunOptions) error {
 func (w *Worker) shutdown() {
 	done := make(chan struct{})
 	go func() { w.inflight.Wait(); close(done) }()
-	if w.busy.Load() > 0 {
-		w.log.Info("stopping: waiting for in-flight jobs", slog.Int64("jobs", w.busy.Load()), slog.Duration("grace", w.cfg.ShutdownGrace))
+	if n := w.jobCount(); n > 0 {
+		w.log.Info("stopping: waiting for in-flight jobs", slog.Int64("jobs", n), slog.Duration("grace", w.cfg.ShutdownGrace))
 	}
 	select {
 	case <-done:
 		return
 	case <-time.After(w.cfg.ShutdownGrace):
-		w.log.Warn("grace period over: stopping in-flight jobs and releasing their claims", slog.Int64("jobs", w.busy.Load()))
+		w.log.Warn("grace period over: stopping in-flight jobs and releasing their claims", slog.Int64("jobs", w.jobCount()))
 	case <-w.hardStop:
-		w.log.Warn("stopping now: stopping in-flight jobs and releasing their claims", slog.Int64("jobs", w.busy.Load()))
+		w.log.Warn("stopping now: stopping in-flight jobs and releasing their claims", slog.Int64("jobs", w.jobCount()))
 	}
 	w.cancelJobs(errShutdown)
 	<-done
 }
 
+// jobCount is the number of jobs in flight, slot or not.
+func (w *Worker) jobCount() int64 { return w.busy.Load() + w.acking.Load() }
+
+// freeSlots is how many more jobs may start: ADE_WORKER_CONCURRENCY less
+// the jobs holding a slot. A run's job gives its slot back when its engine
+// has ended, so the next run can start while the outcome is written; but
+// while more jobs than ADE_WORKER_CONCURRENCY are still writing outcomes
+// (the database is slow to take them), no slot is free.
+func (w *Worker) freeSlots() int {
+	c := int64(w.cfg.Concurrency)
+	if w.acking.Load() > c {
+		return 0
+	}
+	return int(max(c-w.busy.Load(), 0))
+}
+
 // startJob runs fn in a slot with a context that outlives the loop's (a
-// stopping loop does not stop jobs; shutdown does). log names the job.
-func (w *Worker) startJob(log *slog.Logger, fn func(ctx context.Context)) {
+// stopping loop does not stop jobs; shutdown does). log names the job. fn
+// may give its slot back early by calling freeSlot (once or more); it
+// holds the slot until it returns otherwise.
+func (w *Worker) startJob(log *slog.Logger, fn func(ctx context.Context, freeSlot func())) {
 	w.inflight.Add(1)
 	w.metrics.SlotsInUse.Set(float64(w.busy.Add(1)))
+	var freed atomic.Bool
+	freeSlot := func() {
+		if freed.CompareAndSwap(false, true) {
+			w.acking.Add(1)
+			w.metrics.SlotsInUse.Set(float64(w.busy.Add(-1)))
+			w.signalFinished()
+		}
+	}
 	go func() {
 		defer func() {
 			if p := recover(); p != nil {
 				log.Error("job panicked; the worker keeps running", slog.Any("panic", p))
 			}
-			w.metrics.SlotsInUse.Set(float64(w.busy.Add(-1)))
-			w.inflight.Done()
-			select {
-			case w.finished <- struct{}{}:
-			default:
+			if freed.Load() {
+				w.acking.Add(-1)
+			} else {
+				w.metrics.SlotsInUse.Set(float64(w.busy.Add(-1)))
 			}
+			w.inflight.Done()
+			w.signalFinished()
 		}()
-		fn(w.jobsCtx)
+		fn(w.jobsCtx, freeSlot)
 	}()
+}
+
+// signalFinished wakes the loop: a slot may be free.
+func (w *Worker) signalFinished() {
+	select {
+	case w.finished <- struct{}{}:
+	default:
+	}
 }
