@@ -86,9 +86,9 @@ SELECT status, COUNT(*) AS count FROM runs WHERE status = 'queued' GROUP BY stat
 UNION ALL
 SELECT status, COUNT(*) AS count FROM runs WHERE status = 'running' GROUP BY status
 UNION ALL
-SELECT status, COUNT(*) AS count FROM runs
-WHERE completed_at IS NOT NULL AND status IN ('succeeded', 'failed')
-GROUP BY status
+SELECT status, COUNT(*) AS count FROM runs WHERE status = 'succeeded' GROUP BY status
+UNION ALL
+SELECT status, COUNT(*) AS count FROM runs WHERE status = 'failed' GROUP BY status
 ORDER BY status
 `
 
@@ -98,10 +98,10 @@ type CountRunsByStatusRow struct {
 }
 
 // Queue status for `ade-worker status`, metrics and --drain.
-// One count per status, each read from the index that holds exactly those
+// One count per status, each read from an index that holds only those
 // runs: queued and running runs from their partial indexes (as many entries
-// as the live queue), terminal runs from ix_runs_completed_id. A status with
-// no run has no row.
+// as the live queue), finished runs from ix_runs_finished. A status with no
+// run has no row.
 func (q *Queries) CountRunsByStatus(ctx context.Context) ([]CountRunsByStatusRow, error) {
 	rows, err := q.db.QueryContext(ctx, countRunsByStatus)
 	if err != nil {

@@ -15,9 +15,11 @@
 --   ix_runs_status_key (EnsureEnvironments, FailRunsOfFailedEnvironments,
 --   RetryFailedEnvironments, GC's live-run check): queued and running runs.
 -- Every query that reads them states "status = '<one status>'" as written
--- in the index's WHERE, which is how SQLite knows it may use them. Counting
--- runs by status reads each of these indexes and ix_runs_completed_id
--- (CountRunsByStatus), no longer one full index.
+-- in the index's WHERE, which is how SQLite knows it may use them.
+-- CountRunsByStatus counts queued and running runs in the first two, and
+-- finished runs in ix_runs_finished: the full ix_runs_lease used to serve
+-- it, and ix_runs_completed_id's entries are eight times as wide (365 ms
+-- against 75 ms for 1M finished runs). An ack inserts one entry there.
 DROP INDEX ix_runs_claim;
 CREATE INDEX ix_runs_claim ON runs (status, available_at, created_at)
     WHERE status = 'queued';
@@ -27,6 +29,7 @@ CREATE INDEX ix_runs_lease ON runs (status, claim_expires_at)
 DROP INDEX ix_runs_status_key;
 CREATE INDEX ix_runs_status_key ON runs (status, workspace_id, configuration_id, engine_spec, deps_digest, created_at)
     WHERE status = 'queued' OR status = 'running';
+CREATE INDEX ix_runs_finished ON runs (status) WHERE status = 'succeeded' OR status = 'failed';
 -- With ix_runs_claim partial too, both answer FailExhaustedRuns; covering
 -- the statement (attempt_count, max_attempts and id in the key) makes the
 -- planner prefer this one, which is normally empty.
@@ -105,6 +108,7 @@ DROP TABLE run_table_columns;
 ALTER TABLE run_table_columns_new RENAME TO run_table_columns;
 
 -- +goose Down
+DROP INDEX ix_runs_finished;
 CREATE TABLE run_metrics_new (
     run_id                      TEXT NOT NULL PRIMARY KEY REFERENCES runs (id) ON DELETE CASCADE,
     evaluation_outcome          TEXT,
