@@ -27,8 +27,10 @@ import (
 // meanwhile and waits (restartBusyWait at most) for the readers still in
 // the log, so that the next write starts it over. The log of a busy worker
 // stays at a few thousand pages instead of growing for as long as the load
-// lasts. Should a reader outlast the wait, the log simply grows until the
-// next try.
+// lasts. Should a reader outlast the wait, the log grows until a later try
+// (they back off from one second to thirty while readers keep them busy,
+// so a long read holds this process's writers for restartBusyWait only now
+// and then), and at most to the backstop.
 const (
 	// walBackstopPages is the connections' wal_autocheckpoint: a commit
 	// that finds the log this long checkpoints inline, as SQLite does by
@@ -48,6 +50,11 @@ const (
 	// the RESTART checkpoint waits for other processes' writers and for
 	// readers of the log, while this process's writers wait for it.
 	restartBusyWait = 200 * time.Millisecond
+	// minRestartBackoff and maxRestartBackoff bound the pause between
+	// RESTART checkpoints that readers keep from finishing, so a long read
+	// holds this process's writers for restartBusyWait only now and then.
+	minRestartBackoff = time.Second
+	maxRestartBackoff = 30 * time.Second
 )
 
 var (
@@ -61,20 +68,27 @@ var (
 type checkpointer struct {
 	s  *Store
 	db *sql.DB // one connection, busy_timeout restartBusyWait
-	// everyCommits and restartPages are checkpointCommits and
-	// walRestartPages (tests lower them).
+	// everyCommits, restartPages and minBackoff are checkpointCommits,
+	// walRestartPages and minRestartBackoff (tests lower them).
 	everyCommits, restartPages int64
+	minBackoff                 time.Duration
 	commits                    atomic.Int64 // commits since the last checkpoint
 	kick                       chan struct{}
 	stop                       chan struct{}
 	done                       sync.WaitGroup
-	// runs and restarts count checkpoints, and those run under the write
-	// lock, for tests and benchmarks.
-	runs, restarts atomic.Int64
+	// runs, restarts and blocked count checkpoints, those run under the
+	// write lock, and those of them a reader kept from finishing, for tests
+	// and benchmarks.
+	runs, restarts, blocked atomic.Int64
+	restarted               atomic.Int64 // RESTART checkpoints that finished
+	// backoff and restartAfter pace RESTART checkpoints after a busy one
+	// (the loop's goroutine only).
+	backoff      time.Duration
+	restartAfter time.Time
 }
 
 func newCheckpointer(s *Store, db *sql.DB) *checkpointer {
-	c := &checkpointer{s: s, db: db, everyCommits: checkpointCommits, restartPages: walRestartPages,
+	c := &checkpointer{s: s, db: db, everyCommits: checkpointCommits, restartPages: walRestartPages, minBackoff: minRestartBackoff,
 		kick: make(chan struct{}, 1), stop: make(chan struct{})}
 	c.done.Add(1)
 	go c.loop()
@@ -126,30 +140,44 @@ func (c *checkpointer) loop() {
 }
 
 // checkpoint runs one passive checkpoint and, when the log is long, a
-// RESTART one under the write lock so that the log starts over.
+// RESTART one under the write lock so that the log starts over. A RESTART
+// that a reader kept from finishing (it waited restartBusyWait, holding
+// this process's writers) is not tried again before restartBackoff, which
+// doubles up to maxRestartBackoff while readers keep it busy.
 func (c *checkpointer) checkpoint() error {
 	// Copying all it found does not mean the log is done with: writers
 	// went on appending while it copied.
-	logged, err := c.run(walCheckpointPassive)
-	if err != nil || logged < c.restartPages {
+	logged, _, err := c.run(walCheckpointPassive)
+	if err != nil || logged < c.restartPages || time.Now().Before(c.restartAfter) {
 		return err
 	}
 	c.s.writeMu.Lock()
 	defer c.s.writeMu.Unlock()
 	c.restarts.Add(1)
-	_, err = c.run(walCheckpointRestart)
+	_, busy, err := c.run(walCheckpointRestart)
+	switch {
+	case err != nil:
+	case busy:
+		c.blocked.Add(1)
+		c.backoff = min(max(2*c.backoff, c.minBackoff), maxRestartBackoff)
+		c.restartAfter = time.Now().Add(c.backoff)
+	default:
+		c.backoff = 0
+		c.restarted.Add(1)
+	}
 	return err
 }
 
-// run runs one checkpoint statement and returns the frames the log held.
-func (c *checkpointer) run(stmt string) (logged int64, err error) {
+// run runs one checkpoint statement and returns the frames the log held
+// and whether it reported busy.
+func (c *checkpointer) run(stmt string) (logged int64, busy bool, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	var busy, copied int64
+	var busyFlag, copied int64
 	c.s.counter.Add(1)
-	if err := c.db.QueryRowContext(ctx, stmt).Scan(&busy, &logged, &copied); err != nil {
-		return 0, fmt.Errorf("wal_checkpoint: %w", err)
+	if err := c.db.QueryRowContext(ctx, stmt).Scan(&busyFlag, &logged, &copied); err != nil {
+		return 0, false, fmt.Errorf("wal_checkpoint: %w", err)
 	}
 	c.runs.Add(1)
-	return logged, nil
+	return logged, busyFlag != 0, nil
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -100,5 +101,91 @@ func TestNoCheckpointerOutsideWAL(t *testing.T) {
 	defer m.Close()
 	if m.ckpt != nil {
 		t.Error("an in-memory database has a WAL checkpointer")
+	}
+}
+
+// TestCheckpointerWithALongReader: a reader that keeps the WAL in use (an
+// open read transaction on another connection, as a report of the API's
+// would) stops the log from starting over, but not the writers: the
+// RESTART checkpoint gives up after its short busy wait and reports busy,
+// the next ones back off, every write commits, and once the reader ends
+// the log starts over again.
+func TestCheckpointerWithALongReader(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	path := filepath.Join(t.TempDir(), "ade.sqlite")
+	s, err := Open(ctx, "sqlite:///"+path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.MigrateUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s.ckpt.everyCommits, s.ckpt.restartPages, s.ckpt.minBackoff = 8, 100, 50*time.Millisecond
+	uri := "file:" + strings.Repeat("x", 4000)
+	write := func(from, n int) {
+		t.Helper()
+		for i := from; i < from+n; i++ {
+			err := s.Write(ctx, func(q *db.Queries) error {
+				return q.InsertDocument(ctx, db.InsertDocumentParams{
+					ID: fmt.Sprintf("doc-%d", i), WorkspaceID: "ws", OriginalFilename: "in.csv", StoredUri: uri})
+			})
+			if err != nil {
+				t.Fatalf("write %d: %v", i, err)
+			}
+		}
+	}
+	write(0, 50)
+	// The reader: a read transaction that has read a page, held open.
+	reader, err := s.DB().Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rtx, err := reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.New(rtx).GetDocument(ctx, db.GetDocumentParams{ID: "doc-1", WorkspaceID: "ws"}); err != nil {
+		t.Fatal(err)
+	}
+	runs0 := s.ckpt.runs.Load()
+	write(50, 400)
+	blocked, cycles := s.ckpt.blocked.Load(), s.ckpt.runs.Load()-runs0
+	if blocked == 0 {
+		t.Fatalf("no RESTART checkpoint was kept from finishing by the reader (%d tried)", s.ckpt.restarts.Load())
+	}
+	// They back off: the writers were held at a few checkpoints, not at
+	// every one.
+	if blocked*4 > cycles {
+		t.Errorf("%d RESTART checkpoints waited for the reader in %d checkpoint statements; they should back off", blocked, cycles)
+	}
+	_ = rtx.Rollback()
+	_ = reader.Close()
+	// With the reader gone the log starts over again once a RESTART
+	// checkpoint finishes (after the backoff); what later writes append
+	// then goes to its beginning, so the file stops growing.
+	restarted := s.ckpt.restarted.Load()
+	deadline := time.Now().Add(time.Minute)
+	for i := 450; s.ckpt.restarted.Load() == restarted; i += 10 {
+		if time.Now().After(deadline) {
+			t.Fatal("no RESTART checkpoint finished within a minute of the reader's end")
+		}
+		write(i, 10)
+	}
+	write(100_000, 100)
+	settled, err := os.Stat(path + "-wal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(200_000, 400)
+	after, err := os.Stat(path + "-wal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("WAL %d KiB after the reader ended, %d KiB after as many writes again; %d RESTART checkpoints, %d kept from finishing",
+		settled.Size()>>10, after.Size()>>10, s.ckpt.restarts.Load(), s.ckpt.blocked.Load())
+	if after.Size() > settled.Size() {
+		t.Errorf("the WAL grew from %d to %d bytes after the reader ended: it did not start over", settled.Size(), after.Size())
 	}
 }
