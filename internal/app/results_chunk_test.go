@@ -5,7 +5,9 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/ade-dev/ade-worker/gen/db"
 	"github.com/ade-dev/ade-worker/internal/results"
+	"github.com/ade-dev/ade-worker/internal/store"
 )
 
 // A summary with more fields and columns than one statement may insert is
@@ -33,14 +35,7 @@ func TestResultsInsertedInChunks(t *testing.T) {
 	if n, err := w.ackRun(ctx, w.log, resultRows(out.summary), w.succeededAck(ctx, *c.run, out)); err != nil || n != 1 {
 		t.Fatalf("ack: %d rows, %v", n, err)
 	}
-	fields, err := st.Queries().ListRunFields(ctx, c.run.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cols, err := st.Queries().ListRunTableColumns(ctx, c.run.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	fields, cols := storedResults(t, st, c.run.ID)
 	if len(fields) != nfields || len(cols) != ncolumns {
 		t.Fatalf("stored %d fields and %d columns, want %d and %d", len(fields), len(cols), nfields, ncolumns)
 	}
@@ -87,14 +82,7 @@ func TestResultRowsAndJSONChunksStoreTheSame(t *testing.T) {
 		if n, err := w.ackRun(ctx, w.log, resultRows(s), w.succeededAck(ctx, *c.run, benchOutcome(s))); err != nil || n != 1 {
 			t.Fatalf("ack (JSON %t): %d rows, %v", asJSON, n, err)
 		}
-		fields, err := st.Queries().ListRunFields(ctx, c.run.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cols, err := st.Queries().ListRunTableColumns(ctx, c.run.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
+		fields, cols := storedResults(t, st, c.run.ID)
 		for i := range fields {
 			fields[i].RunID = ""
 		}
@@ -121,4 +109,19 @@ func TestResultRowsAndJSONChunksStoreTheSame(t *testing.T) {
 	if !reflect.DeepEqual(stored[false], stored[true]) {
 		t.Errorf("row by row and JSON chunks stored different rows:\n rows: %+v\n JSON: %+v", stored[false], stored[true])
 	}
+}
+
+// storedResults is what the database holds of a run's fields and columns.
+func storedResults(t *testing.T, st *store.Store, runID string) ([]db.RunField, []db.RunTableColumn) {
+	t.Helper()
+	ctx := context.Background()
+	fields, err := st.Queries().ListRunFields(ctx, runID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cols, err := st.Queries().ListRunTableColumns(ctx, runID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fields, cols
 }

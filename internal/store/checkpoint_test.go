@@ -14,6 +14,35 @@ import (
 	"github.com/ade-dev/ade-worker/gen/db"
 )
 
+// walStore is a migrated SQLite file in WAL mode, and its path.
+func walStore(ctx context.Context, t *testing.T) (*Store, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "ade.sqlite")
+	s, err := Open(ctx, "sqlite:///"+path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	if _, err := s.MigrateUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s.ckpt == nil {
+		t.Fatal("a SQLite file in WAL mode has no background checkpointer")
+	}
+	return s, path
+}
+
+// bulkyURI makes each document row carry 4 KB, so each commit that
+// inserts one writes several pages.
+var bulkyURI = "file:" + strings.Repeat("x", 4000)
+
+// insertDoc commits one document with a 4 KB row.
+func insertDoc(ctx context.Context, s *Store, id string) error {
+	return s.Write(ctx, func(q *db.Queries) error {
+		return q.InsertDocument(ctx, db.InsertDocumentParams{ID: id, WorkspaceID: "ws", OriginalFilename: "in.csv", StoredUri: bulkyURI})
+	})
+}
+
 // TestBackgroundCheckpointsKeepTheWALShort: with two goroutines committing
 // as fast as they can, the background checkpoints copy the log into the
 // database and, once it is long, finish under the write lock so that it
@@ -23,32 +52,15 @@ import (
 func TestBackgroundCheckpointsKeepTheWALShort(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	path := filepath.Join(t.TempDir(), "ade.sqlite")
-	s, err := Open(ctx, "sqlite:///"+path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if _, err := s.MigrateUp(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if s.ckpt == nil {
-		t.Fatal("a SQLite file in WAL mode has no background checkpointer")
-	}
+	s, path := walStore(ctx, t)
 	const restartPages = 200
 	s.ckpt.everyCommits, s.ckpt.restartPages = 8, restartPages
-	// Each document row carries 4 KB, so each commit writes several pages.
-	uri := "file:" + strings.Repeat("x", 4000)
 	var wg sync.WaitGroup
 	errs := make(chan error, 2)
 	for g := range 2 {
 		wg.Go(func() {
 			for i := range 750 {
-				err := s.Write(ctx, func(q *db.Queries) error {
-					return q.InsertDocument(ctx, db.InsertDocumentParams{
-						ID: fmt.Sprintf("doc-%d-%d", g, i), WorkspaceID: "ws", OriginalFilename: "in.csv", StoredUri: uri})
-				})
-				if err != nil {
+				if err := insertDoc(ctx, s, fmt.Sprintf("doc-%d-%d", g, i)); err != nil {
 					errs <- err
 					return
 				}
@@ -113,25 +125,12 @@ func TestNoCheckpointerOutsideWAL(t *testing.T) {
 func TestCheckpointerWithALongReader(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	path := filepath.Join(t.TempDir(), "ade.sqlite")
-	s, err := Open(ctx, "sqlite:///"+path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if _, err := s.MigrateUp(ctx); err != nil {
-		t.Fatal(err)
-	}
+	s, path := walStore(ctx, t)
 	s.ckpt.everyCommits, s.ckpt.restartPages, s.ckpt.minBackoff = 8, 100, 50*time.Millisecond
-	uri := "file:" + strings.Repeat("x", 4000)
 	write := func(from, n int) {
 		t.Helper()
 		for i := from; i < from+n; i++ {
-			err := s.Write(ctx, func(q *db.Queries) error {
-				return q.InsertDocument(ctx, db.InsertDocumentParams{
-					ID: fmt.Sprintf("doc-%d", i), WorkspaceID: "ws", OriginalFilename: "in.csv", StoredUri: uri})
-			})
-			if err != nil {
+			if err := insertDoc(ctx, s, fmt.Sprintf("doc-%d", i)); err != nil {
 				t.Fatalf("write %d: %v", i, err)
 			}
 		}
