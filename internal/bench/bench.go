@@ -294,6 +294,8 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		first, last   map[string]float64
 		statements    float64
 		cpu           float64
+		userCPU       time.Duration
+		systemCPU     time.Duration
 		timeout       = 10*time.Minute + time.Duration(o.Runs)*time.Second
 		idealStart    = 0
 		roundFailures error
@@ -317,6 +319,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		if first == nil {
 			first = before
 		}
+		u0, s0, err := cpuTimes(w.cmd.Process.Pid)
+		if err != nil {
+			roundFailures = err
+			break
+		}
 		ids, err := enqueueBatch(ctx, st, warm, engineSpec, n)
 		if err != nil {
 			roundFailures = err
@@ -335,6 +342,13 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		last = after
 		statements += after[statementsMetric] - before[statementsMetric]
 		cpu += after[cpuMetric] - before[cpuMetric]
+		u1, s1, err := cpuTimes(w.cmd.Process.Pid)
+		if err != nil {
+			roundFailures = err
+			break
+		}
+		userCPU += u1 - u0
+		systemCPU += s1 - s0
 		if err := w.pause(); err != nil {
 			roundFailures = err
 			break
@@ -370,6 +384,8 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	res.Worker.Statements = int64(statements)
 	res.Worker.StatementsPerRun = round3(statements / float64(o.Runs))
 	res.Worker.CPUPerRunMs = round3(1000 * cpu / float64(o.Runs))
+	res.Worker.UserCPUPerRunMs = round3(float64(userCPU.Microseconds()) / 1000 / float64(o.Runs))
+	res.Worker.SystemCPUPerRunMs = round3(float64(systemCPU.Microseconds()) / 1000 / float64(o.Runs))
 	res.Memory = memoryResult(samples, res.batchCompletions, rssBefore, rssAfter, hwm, first, last)
 	res.Ideal = ideal.result()
 	if res.Ideal.Failed > 0 {

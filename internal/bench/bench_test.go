@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -163,5 +164,59 @@ func TestBenchNoop(t *testing.T) {
 		if !strings.Contains(table.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, table.String())
 		}
+	}
+}
+
+// cpuTimes reads the same user and system CPU time that getrusage reports
+// for this process, within /proc's 10 ms resolution, after this process
+// has spent a measurable amount of each.
+func TestCPUTimesAgreeWithGetrusage(t *testing.T) {
+	rusage := func() (user, system time.Duration) {
+		var ru syscall.Rusage
+		if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+			t.Fatal(err)
+		}
+		return time.Duration(ru.Utime.Nano()), time.Duration(ru.Stime.Nano())
+	}
+	devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer devnull.Close()
+	// Spend unequal amounts of each (so that swapped fields would show):
+	// over 300 ms of user time spinning, then over 150 ms of system time in
+	// small writes.
+	u0, s0 := rusage()
+	sum := 0
+	for u, _ := rusage(); u-u0 < 300*time.Millisecond; u, _ = rusage() {
+		for i := range 10_000_000 {
+			sum += i
+		}
+	}
+	buf := []byte{byte(sum)}
+	for _, s := rusage(); s-s0 < 150*time.Millisecond; _, s = rusage() {
+		for range 1000 {
+			if _, err := devnull.Write(buf); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	pu, ps, err := cpuTimes(os.Getpid())
+	ru, rs := rusage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("/proc: user %v, system %v; getrusage: user %v, system %v", pu, ps, ru, rs)
+	const slack = 50 * time.Millisecond // two ticks each way, and the reads' own time
+	for _, c := range []struct {
+		name         string
+		proc, rusage time.Duration
+	}{{"user", pu, ru}, {"system", ps, rs}} {
+		if c.proc < c.rusage-slack || c.proc > c.rusage+slack {
+			t.Errorf("%s CPU from /proc/<pid>/stat is %v, getrusage says %v", c.name, c.proc, c.rusage)
+		}
+	}
+	if _, _, err := cpuTimes(-1); err == nil {
+		t.Error("cpuTimes of no process succeeded")
 	}
 }
