@@ -150,7 +150,7 @@ WHERE id IN (
       AND x.claim_expires_at < strftime('%Y-%m-%d %H:%M:%f000', COALESCE(?1, 'now'))
     LIMIT 500
 )
-  AND status = 'running'
+  AND +status = 'running' -- unary +: fence only, so runs are found by id
 RETURNING id, workspace_id, status, attempt_count
 `
 
