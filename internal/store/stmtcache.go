@@ -64,71 +64,54 @@ func (c *stmtCache) close() {
 	}
 }
 
-// preparedDB sends statements outside a transaction as cached prepared
-// statements.
-type preparedDB struct{ c *stmtCache }
+// prepared sends statements as the cached prepared statements: bound to
+// tx's connection inside a transaction (tx set), else on any pooled one.
+// A query that cannot be prepared goes to plain, which reports its error.
+type prepared struct {
+	c     *stmtCache
+	tx    *sql.Tx // nil outside a transaction
+	plain db.DBTX // tx, or the pool
+}
 
-func (p preparedDB) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	if st := p.c.stmt(ctx, q); st != nil {
+// stmt is q's cached statement, bound to tx if there is one (nil: send q
+// unprepared).
+func (p prepared) stmt(ctx context.Context, q string) *sql.Stmt {
+	st := p.c.stmt(ctx, q)
+	if st != nil && p.tx != nil {
+		return p.tx.StmtContext(ctx, st)
+	}
+	return st
+}
+
+func (p prepared) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if st := p.stmt(ctx, q); st != nil {
 		return st.ExecContext(ctx, args...)
 	}
-	return p.c.db.ExecContext(ctx, q, args...)
+	return p.plain.ExecContext(ctx, q, args...)
 }
 
-func (p preparedDB) PrepareContext(ctx context.Context, q string) (*sql.Stmt, error) {
-	return p.c.db.PrepareContext(ctx, q)
+func (p prepared) PrepareContext(ctx context.Context, q string) (*sql.Stmt, error) {
+	return p.plain.PrepareContext(ctx, q)
 }
 
-func (p preparedDB) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	if st := p.c.stmt(ctx, q); st != nil {
+func (p prepared) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if st := p.stmt(ctx, q); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
-	return p.c.db.QueryContext(ctx, q, args...)
+	return p.plain.QueryContext(ctx, q, args...)
 }
 
-func (p preparedDB) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
-	if st := p.c.stmt(ctx, q); st != nil {
+func (p prepared) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	if st := p.stmt(ctx, q); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
-	return p.c.db.QueryRowContext(ctx, q, args...)
-}
-
-// preparedTx sends a transaction's statements as the cached prepared
-// statements bound to its connection.
-type preparedTx struct {
-	tx *sql.Tx
-	c  *stmtCache
-}
-
-func (p preparedTx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	if st := p.c.stmt(ctx, q); st != nil {
-		return p.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
-	}
-	return p.tx.ExecContext(ctx, q, args...)
-}
-
-func (p preparedTx) PrepareContext(ctx context.Context, q string) (*sql.Stmt, error) {
-	return p.tx.PrepareContext(ctx, q)
-}
-
-func (p preparedTx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	if st := p.c.stmt(ctx, q); st != nil {
-		return p.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
-	}
-	return p.tx.QueryContext(ctx, q, args...)
-}
-
-func (p preparedTx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
-	if st := p.c.stmt(ctx, q); st != nil {
-		return p.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
-	}
-	return p.tx.QueryRowContext(ctx, q, args...)
+	return p.plain.QueryRowContext(ctx, q, args...)
 }
 
 // pooled is what single statements outside a transaction go through.
 func (s *Store) pooled() db.DBTX {
 	if s.stmts != nil {
-		return preparedDB{s.stmts}
+		return prepared{c: s.stmts, plain: s.db}
 	}
 	return s.db
 }
@@ -136,7 +119,7 @@ func (s *Store) pooled() db.DBTX {
 // inTx is what the statements of tx go through.
 func (s *Store) inTx(tx *sql.Tx) db.DBTX {
 	if s.stmts != nil {
-		return preparedTx{tx: tx, c: s.stmts}
+		return prepared{c: s.stmts, tx: tx, plain: tx}
 	}
 	return tx
 }
