@@ -46,6 +46,15 @@ type runOutcome struct {
 	engineWall time.Duration
 }
 
+// exitParam is the engine's exit code as the outcome statements take it
+// (NULL when the engine never exited).
+func (o runOutcome) exitParam() sql.NullInt64 {
+	if o.exitCode == nil {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: int64(*o.exitCode), Valid: true}
+}
+
 func failed(retryable bool, format string, args ...any) runOutcome {
 	return runOutcome{retryable: retryable, err: fmt.Sprintf(format, args...)}
 }
@@ -354,10 +363,6 @@ func (w *Worker) finishRun(ctx context.Context, run claimedRun, out runOutcome, 
 		return
 	}
 
-	var exit sql.NullInt64
-	if out.exitCode != nil {
-		exit = sql.NullInt64{Int64: int64(*out.exitCode), Valid: true}
-	}
 	// engine_wall_us keeps the precision a short engine's time needs (the
 	// bench subtracts it from the run's wall time).
 	execMs := map[string]any{"wall_ms": wall.Milliseconds(), "engine_wall_ms": out.engineWall.Milliseconds(),
@@ -380,7 +385,7 @@ func (w *Worker) finishRun(ctx context.Context, run claimedRun, out runOutcome, 
 		r, err := q.FailRun(actx, db.FailRunParams{
 			Retryable: out.retryable, Now: nowParam,
 			BackoffMaxSeconds: w.cfg.BackoffMax.Seconds(), BackoffBaseSeconds: w.cfg.BackoffBase.Seconds(),
-			ExitCode: exit, ErrorMessage: nullStr(out.err), ID: run.ID, WorkerID: nsv(w.cfg.WorkerID),
+			ExitCode: out.exitParam(), ErrorMessage: nullStr(out.err), ID: run.ID, WorkerID: nsv(w.cfg.WorkerID),
 		})
 		if errors.Is(err, sql.ErrNoRows) {
 			return 0, nil
@@ -414,10 +419,7 @@ func (w *Worker) finishRun(ctx context.Context, run claimedRun, out runOutcome, 
 // (only if it changed the row) the replace of the run's results. The
 // results are encoded here, before the ack waits for the write lock.
 func (w *Worker) succeededAck(ctx context.Context, run claimedRun, out runOutcome) func(q *db.Queries) (int64, error) {
-	var exit sql.NullInt64
-	if out.exitCode != nil {
-		exit = sql.NullInt64{Int64: int64(*out.exitCode), Valid: true}
-	}
+	exit := out.exitParam()
 	res, encErr := encodeResults(run.ID, out.summary, w.resultsAsJSON)
 	return func(q *db.Queries) (int64, error) {
 		if encErr != nil {
