@@ -15,9 +15,6 @@ import (
 // ensureInterval is how often environment rows are ensured for queued runs.
 const ensureInterval = 2 * time.Second
 
-// wakeInterval is how often an idle SQLite worker reads data_version.
-const wakeInterval = 20 * time.Millisecond
-
 // nowParam is the "now" of every query: NULL, so the database's clock
 // decides; several hosts never disagree about "now".
 var nowParam any = nil
@@ -78,7 +75,9 @@ func (w *Worker) loop(ctx context.Context, o RunOptions) error {
 		if w.st.Dialect() == store.MSSQL {
 			wait = max(wait, w.cfg.MSSQLPollInterval)
 		}
-		if w.freeSlots() == 0 {
+		if w.freeSlots() > 0 {
+			w.requestWake()
+		} else {
 			wait = time.Until(nextSweep)
 			if until := time.Until(nextEnsure); until < wait {
 				wait = until
@@ -371,56 +370,6 @@ func (w *Worker) drained(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	return p.RunningRuns == 0 && p.PendingEnvironments == 0 && p.QueuedRuns == 0, nil
-}
-
-// watchDataVersion wakes the loop when another connection commits, so an
-// idle SQLite worker picks up new work in milliseconds while its only
-// steady query is a lock-free read of a counter.
-func (w *Worker) watchDataVersion(ctx context.Context) {
-	var conn *sql.Conn
-	defer func() {
-		if conn != nil {
-			_ = conn.Close()
-		}
-	}()
-	var last int64 = -1
-	t := time.NewTicker(wakeInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		// While every slot is busy the loop waits for a slot, not for new
-		// rows, and claims as soon as one frees: reading here would only add
-		// statements to every run. The last version seen is kept, so a change
-		// made meanwhile still wakes the loop once.
-		if w.freeSlots() == 0 {
-			continue
-		}
-		if conn == nil {
-			c, err := w.st.DB().Conn(ctx)
-			if err != nil {
-				continue
-			}
-			conn = c
-		}
-		v, err := w.st.QueriesOn(conn).DataVersion(ctx)
-		if err != nil {
-			// A broken pinned connection is replaced on the next tick.
-			_ = conn.Close()
-			conn, last = nil, -1
-			continue
-		}
-		if last != -1 && v != last {
-			select {
-			case w.wake <- struct{}{}:
-			default:
-			}
-		}
-		last = v
-	}
 }
 
 // sampleQueue records queue depth by status for /metrics. Every status of

@@ -58,8 +58,13 @@ type Worker struct {
 	acking   atomic.Int64
 	finished chan struct{}
 	wake     chan struct{}
-	hardStop chan struct{}
-	hardOnce sync.Once
+	// armWake carries the loop's requests to watch for commits (SQLite
+	// with inotify; nil otherwise).
+	armWake chan struct{}
+	// wakeByPolling skips the watch (tests of the fallback).
+	wakeByPolling bool
+	hardStop      chan struct{}
+	hardOnce      sync.Once
 	// jobs stops a job whose row this worker claimed again.
 	jobs jobTracker
 	// acks group-commits run acks (see ackRun).
@@ -154,11 +159,11 @@ func (w *Worker) Run(ctx context.Context, o RunOptions) error {
 		slog.String("dialect", string(w.st.Dialect())), slog.String("data_dir", w.layout.DataDir))
 	var watchers sync.WaitGroup
 	watchCtx, stopWatch := context.WithCancel(ctx)
-	// The data_version watcher pins a connection; an in-memory database
-	// has only one, so it polls instead.
+	// The wake goroutine pins a connection; an in-memory database has only
+	// one, so it polls instead.
 	if w.st.Dialect() == store.SQLite && !w.st.InMemory() {
 		watchers.Add(1)
-		go func() { defer watchers.Done(); w.watchDataVersion(watchCtx) }()
+		w.startWake(watchCtx, watchers.Done)
 	}
 	if w.cfg.EnableGC {
 		watchers.Add(1)
