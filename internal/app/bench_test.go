@@ -358,13 +358,13 @@ func BenchmarkWorkerNoop(b *testing.B) {
 	if err := benchEnqueue(ctx, st, e, b.N-1, false); err != nil {
 		b.Fatal(err)
 	}
-	cpu0 := selfCPU()
+	cpu0, sw0 := selfCPU(), selfSwitches()
 	b.ResetTimer()
 	if err := w.Run(ctx, RunOptions{Drain: true}); err != nil {
 		b.Fatal(err)
 	}
 	b.StopTimer()
-	cpu := selfCPU() - cpu0
+	cpu, sw := selfCPU()-cpu0, selfSwitches()-sw0
 	var failed int64
 	if rows, err := st.Queries().CountRunsByStatus(ctx); err == nil {
 		for _, r := range rows {
@@ -378,6 +378,18 @@ func BenchmarkWorkerNoop(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "runs/s")
 	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "worker-cpu-ms/run")
+	b.ReportMetric(float64(sw)/float64(b.N), "ctx-switches/run")
+}
+
+// selfSwitches is how many times this process's threads gave up a CPU,
+// waiting or preempted: each costs a kernel round of scheduling, and most
+// come from goroutines handing work to each other across threads.
+func selfSwitches() int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return ru.Nvcsw + ru.Nivcsw
 }
 
 func selfCPU() time.Duration {
