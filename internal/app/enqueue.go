@@ -212,3 +212,29 @@ func syncTree(src, dst string) error {
 		}
 	})
 }
+
+// copyFile writes src at dst through a temporary file renamed into place,
+// so that a reader of dst (a worker reading a configuration package being
+// updated) sees the old file or the new one, never a part.
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	tmp := dst + ".part"
+	out, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		os.Remove(tmp)
+		return err
+	}
+	if err := out.Close(); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return os.Rename(tmp, dst)
+}

@@ -73,3 +73,51 @@ func TestMakeRunFolder(t *testing.T) {
 		t.Error("makeRunFolder over a file succeeded")
 	}
 }
+
+// stageInput writes a whole copy at the staged path: over an earlier
+// attempt's copy, and over a link an earlier engine left there, which it
+// replaces instead of writing through.
+func TestStageInput(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "document.csv")
+	if err := os.WriteFile(src, []byte("member_id\n1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	victim := filepath.Join(dir, "victim.txt")
+	if err := os.WriteFile(victim, []byte("keep me"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	staged := filepath.Join(dir, "staged.csv")
+	stage := func(what string) {
+		t.Helper()
+		in, err := os.Open(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := stageInput(in, staged); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		st, err := os.Lstat(staged)
+		if err != nil || !st.Mode().IsRegular() {
+			t.Fatalf("%s: staged path is %v, %v; want a regular file", what, st, err)
+		}
+		if b, _ := os.ReadFile(staged); string(b) != "member_id\n1\n" {
+			t.Fatalf("%s: staged copy holds %q", what, b)
+		}
+	}
+	stage("new copy")
+	if err := os.WriteFile(staged, []byte("an earlier attempt's, longer than the document"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stage("over an earlier copy")
+	if err := os.Remove(staged); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(victim, staged); err != nil {
+		t.Fatal(err)
+	}
+	stage("over a link")
+	if b, _ := os.ReadFile(victim); string(b) != "keep me" {
+		t.Errorf("the link's target was written: %q", b)
+	}
+}

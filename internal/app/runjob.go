@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/ade-dev/ade-worker/gen/db"
@@ -162,14 +163,14 @@ func (w *Worker) execute(ctx context.Context, run claimedRun, rp paths.RunPaths,
 		if run.doc == nil {
 			return failed(false, "document %s not found in workspace %s", run.InputDocumentID, run.WorkspaceID)
 		}
-		src, err := w.layout.DocumentPath(run.WorkspaceID, run.doc.StoredUri)
+		src, err := w.layout.OpenDocument(run.WorkspaceID, run.doc.StoredUri)
 		if err != nil {
 			// A missing file may still be on its way (the API writes the row
 			// and the file separately); an unsafe path never becomes safe.
 			return failed(errors.Is(err, paths.ErrNotFound), "input document: %v", err)
 		}
 		staged := rp.StagedInput(run.doc.OriginalFilename)
-		if err := copyFile(src, staged); err != nil {
+		if err := stageInput(src, staged); err != nil {
 			return failed(true, "stage input document: %v", err)
 		}
 		spec.Args = opts.ProcessArgs(staged, rp.Output, configDir)
@@ -667,29 +668,28 @@ func i64(p *int64) sql.NullInt64 {
 	return sql.NullInt64{Int64: *p, Valid: true}
 }
 
-// copyFile stages src at dst (a copy, never a link: the engine must not be
-// able to change the stored document).
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
+// stageInput copies the open document in to dst and closes it (a copy,
+// never a link: the engine must not be able to change the stored
+// document). The engine starts only once the copy is whole, and a retry
+// writes it again, so no partial copy is ever read. A link an earlier
+// attempt's engine left at dst is replaced, never followed.
+func stageInput(in *os.File, dst string) error {
 	defer in.Close()
-	tmp := dst + ".part"
-	out, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	const flags = os.O_CREATE | os.O_TRUNC | os.O_WRONLY | syscall.O_NOFOLLOW
+	out, err := os.OpenFile(dst, flags, 0o644)
+	if errors.Is(err, syscall.ELOOP) {
+		if err = os.Remove(dst); err == nil {
+			out, err = os.OpenFile(dst, flags, 0o644)
+		}
+	}
 	if err != nil {
 		return err
 	}
 	if _, err := io.Copy(out, in); err != nil {
 		out.Close()
-		os.Remove(tmp)
 		return err
 	}
-	if err := out.Close(); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return os.Rename(tmp, dst)
+	return out.Close()
 }
 
 // engineLogLevel is the engine's --log-level for the worker's own level: a
