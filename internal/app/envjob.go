@@ -22,9 +22,9 @@ func (w *Worker) buildEnvironment(parent context.Context, env db.ClaimEnvironmen
 	// Heartbeats start first, as for runs: an earlier build of this
 	// environment by this worker is stopped before this one touches its
 	// folder (see jobTracker).
-	go w.keepLease(ctx, cancel, log, "environment", started, func(hctx context.Context) (int64, error) {
+	defer w.keepLease(ctx, cancel, log, "environment", started, func(hctx context.Context) (int64, error) {
 		return w.st.Queries().HeartbeatEnvironment(hctx, db.HeartbeatEnvironmentParams{Now: nowParam, LeaseSeconds: w.cfg.Lease.Seconds(), ID: env.ID, WorkerID: nsv(w.cfg.WorkerID)})
-	})
+	})()
 	defer w.jobs.begin("environment:"+env.ID, cancel, log)()
 
 	ep, pathErr := w.layout.Env(env.WorkspaceID, env.ConfigurationID, env.DepsDigest, env.ID)

@@ -72,9 +72,9 @@ func (w *Worker) processRun(parent context.Context, run claimedRun, freeSlot fun
 	// Heartbeats start before anything else: an earlier job of this run may
 	// take a moment to stop (jobs.begin), and the new claim must not lapse
 	// meanwhile.
-	go w.keepLease(ctx, cancel, log, "run", run.claimedAt, func(hctx context.Context) (int64, error) {
+	defer w.keepLease(ctx, cancel, log, "run", run.claimedAt, func(hctx context.Context) (int64, error) {
 		return w.st.Queries().HeartbeatRun(hctx, db.HeartbeatRunParams{Now: nowParam, LeaseSeconds: w.cfg.Lease.Seconds(), ID: run.ID, WorkerID: nsv(w.cfg.WorkerID)})
-	})
+	})()
 	defer w.jobs.begin("run:"+run.ID, cancel, log)()
 
 	rp, pathErr := w.layout.Run(run.WorkspaceID, run.ID)
