@@ -18,6 +18,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unicode/utf8"
@@ -183,12 +184,20 @@ func Run(ctx context.Context, s Spec) (Result, error) {
 	outR.exited, errR.exited = p.exited, p.exited
 
 	out := newCollector(s)
-	var readers sync.WaitGroup
-	readers.Add(2)
-	go func() { defer readers.Done(); out.read(outR, "stdout") }()
-	go func() { defer readers.Done(); out.read(errR, "stderr") }()
+	// The reader that ends last closes drained.
 	drained := make(chan struct{})
-	go func() { readers.Wait(); close(drained) }()
+	var reading atomic.Int32
+	reading.Store(2)
+	read := func(r *pipeReader, stream string) {
+		defer func() {
+			if reading.Add(-1) == 0 {
+				close(drained)
+			}
+		}()
+		out.read(r, stream)
+	}
+	go read(outR, "stdout")
+	go read(errR, "stderr")
 
 	var res Result
 	var timeout <-chan time.Time
