@@ -407,3 +407,39 @@ sleep 0.2
 		}
 	})
 }
+
+// TestHeartbeatsKeepALongRunClaimed runs an engine for longer than its
+// lease: heartbeats every second move claim_expires_at on, again and again,
+// so the sweep never takes the run back and its first attempt succeeds.
+func TestHeartbeatsKeepALongRunClaimed(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		h := newHarness(t, st, "ADE_WORKER_LEASE_SECONDS=3")
+		e := h.enqueue("members.csv", nil)
+		engine := h.fakeEngine("slow-engine", "sleep 6\n"+fakeSucceed)
+		h.readyEnvironment(engine)
+		h.start(h.worker())
+
+		seen := map[string]bool{}
+		deadline := time.Now().Add(waitLimit)
+		for time.Now().Before(deadline) {
+			r := h.run(e.RunID)
+			if r.Status != "queued" && r.Status != "running" {
+				break
+			}
+			if r.Status == "running" && r.ClaimExpiresAt.Valid {
+				seen[r.ClaimExpiresAt.Time.String()] = true
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		r := h.run(e.RunID)
+		if r.Status != "succeeded" || r.AttemptCount != 1 {
+			t.Fatalf("run row = %+v; want succeeded on its first attempt", r)
+		}
+		// The claim's own expiry, then one per heartbeat (every second of
+		// the 6 s engine).
+		if len(seen) < 4 {
+			t.Errorf("claim_expires_at took %d values while running; want the claim's and at least 3 heartbeats'", len(seen))
+		}
+	})
+}
