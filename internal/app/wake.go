@@ -35,25 +35,18 @@ func (w *Worker) startWake(ctx context.Context, done func()) {
 	var conn *sql.Conn
 	last := int64(-1)
 	if err == nil {
-		conn, err = w.st.DB().Conn(ctx)
-		if err == nil {
-			last, err = w.st.QueriesOn(conn).DataVersion(ctx)
-		}
-		if err == nil {
+		if last, err = w.dataVersion(ctx, &conn); err == nil {
 			err = nw.Arm()
 			nw.Disarm()
 		}
 	}
 	if err != nil {
-		if conn != nil {
-			_ = conn.Close()
-		}
 		if nw != nil {
 			_ = nw.Close()
 		}
-		w.log.Info("the database's folder cannot be watched; reading data_version every 20ms instead",
-			slog.String("error", err.Error()))
-		go func() { defer done(); w.watchDataVersion(ctx) }()
+		w.log.Info("the database's folder cannot be watched; reading data_version on a timer instead",
+			slog.String("error", err.Error()), slog.Duration("every", wakeInterval))
+		go func() { defer done(); w.watchDataVersion(ctx, conn) }()
 		return
 	}
 	w.armWake = make(chan struct{}, 1)
@@ -95,12 +88,12 @@ func (w *Worker) watchCommits(ctx context.Context, nw *dbwatch.Watcher, conn *sq
 				// The connection is replaced on the next request; the loop
 				// looks for work itself meanwhile.
 				last = -1
-				w.wakeLoop()
+				w.poke()
 				break
 			}
 			if v != last {
 				last = v
-				w.wakeLoop()
+				w.poke()
 				break
 			}
 			err = nw.Wait(ctx)
@@ -110,10 +103,12 @@ func (w *Worker) watchCommits(ctx context.Context, nw *dbwatch.Watcher, conn *sq
 			return
 		}
 		if err != nil {
-			w.log.Warn("watching the database's folder failed; reading data_version every 20ms instead",
-				slog.String("error", err.Error()))
-			w.wakeLoop()
-			w.watchDataVersion(ctx)
+			w.log.Warn("watching the database's folder failed; reading data_version on a timer instead",
+				slog.String("error", err.Error()), slog.Duration("every", wakeInterval))
+			w.poke()
+			c := conn
+			conn = nil // the timer takes the connection over
+			w.watchDataVersion(ctx, c)
 			return
 		}
 	}
@@ -137,19 +132,10 @@ func (w *Worker) dataVersion(ctx context.Context, conn **sql.Conn) (int64, error
 	return v, err
 }
 
-// wakeLoop wakes the loop if it waits, or makes its next wait return at
-// once.
-func (w *Worker) wakeLoop() {
-	select {
-	case w.wake <- struct{}{}:
-	default:
-	}
-}
-
 // watchDataVersion wakes the loop when another connection commits, reading
-// the counter every wakeInterval while a slot is free.
-func (w *Worker) watchDataVersion(ctx context.Context) {
-	var conn *sql.Conn
+// the counter every wakeInterval while a slot is free, on conn (pinned when
+// nil), which it closes when ctx ends.
+func (w *Worker) watchDataVersion(ctx context.Context, conn *sql.Conn) {
 	defer func() {
 		if conn != nil {
 			_ = conn.Close()
@@ -178,7 +164,7 @@ func (w *Worker) watchDataVersion(ctx context.Context) {
 			continue
 		}
 		if last != -1 && v != last {
-			w.wakeLoop()
+			w.poke()
 		}
 		last = v
 	}
