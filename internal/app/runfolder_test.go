@@ -74,10 +74,10 @@ func TestMakeRunFolder(t *testing.T) {
 	}
 }
 
-// stageInput writes a whole copy at the staged path: over an earlier
+// writeCopy writes a whole copy at the staged path: over an earlier
 // attempt's copy, and over a link an earlier engine left there, which it
 // replaces instead of writing through.
-func TestStageInput(t *testing.T) {
+func TestWriteCopy(t *testing.T) {
 	dir := t.TempDir()
 	src := filepath.Join(dir, "document.csv")
 	if err := os.WriteFile(src, []byte("member_id\n1\n"), 0o644); err != nil {
@@ -94,7 +94,7 @@ func TestStageInput(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := stageInput(in, staged); err != nil {
+		if err := writeCopy(in, staged); err != nil {
 			t.Fatalf("%s: %v", what, err)
 		}
 		st, err := os.Lstat(staged)

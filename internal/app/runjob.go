@@ -169,8 +169,11 @@ func (w *Worker) execute(ctx context.Context, run claimedRun, rp paths.RunPaths,
 			// and the file separately); an unsafe path never becomes safe.
 			return failed(errors.Is(err, paths.ErrNotFound), "input document: %v", err)
 		}
+		// A copy, never a link: the engine must not be able to change the
+		// stored document. It is written in place: the engine starts only
+		// once it is whole, and a retry writes it again.
 		staged := rp.StagedInput(run.doc.OriginalFilename)
-		if err := stageInput(src, staged); err != nil {
+		if err := writeCopy(src, staged); err != nil {
 			return failed(true, "stage input document: %v", err)
 		}
 		spec.Args = opts.ProcessArgs(staged, rp.Output, configDir)
@@ -668,12 +671,10 @@ func i64(p *int64) sql.NullInt64 {
 	return sql.NullInt64{Int64: *p, Valid: true}
 }
 
-// stageInput copies the open document in to dst and closes it (a copy,
-// never a link: the engine must not be able to change the stored
-// document). The engine starts only once the copy is whole, and a retry
-// writes it again, so no partial copy is ever read. A link an earlier
-// attempt's engine left at dst is replaced, never followed.
-func stageInput(in *os.File, dst string) error {
+// writeCopy copies the open file in to dst, in place, and closes in. A
+// link at dst (one an earlier attempt's engine left at a staged input) is
+// replaced, never followed.
+func writeCopy(in *os.File, dst string) error {
 	defer in.Close()
 	const flags = os.O_CREATE | os.O_TRUNC | os.O_WRONLY | syscall.O_NOFOLLOW
 	out, err := os.OpenFile(dst, flags, 0o644)
