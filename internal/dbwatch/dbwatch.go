@@ -25,6 +25,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ade-dev/ade-worker/internal/fdpoll"
 )
 
 // events are what a commit by another process does to the files: it
@@ -121,19 +123,17 @@ func (w *Watcher) Wait(ctx context.Context) error {
 	}()
 	for {
 		var n int
-		var rerr error
-		err := w.rc.Read(func(fd uintptr) bool {
-			n, rerr = unix.Read(int(fd), w.buf)
-			return !errors.Is(rerr, unix.EAGAIN)
+		err := fdpoll.Until(w.rc, func(fd int) (bool, error) {
+			var err error
+			n, err = unix.Read(fd, w.buf)
+			if errors.Is(err, unix.EAGAIN) {
+				return false, nil
+			}
+			return true, err
 		})
-		if err == nil {
-			err = rerr
-		}
 		switch {
 		case errors.Is(err, os.ErrDeadlineExceeded):
 			return ctx.Err()
-		case errors.Is(err, unix.EINTR):
-			continue
 		case err != nil:
 			return fmt.Errorf("read inotify events: %w", err)
 		}

@@ -26,6 +26,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ade-dev/ade-worker/internal/eventlog"
+	"github.com/ade-dev/ade-worker/internal/fdpoll"
 )
 
 const (
@@ -335,24 +336,12 @@ func waitExited(pid int) error {
 	if err != nil {
 		return waitExitedBlocking(pid)
 	}
-	var werr error
-	err = rc.Read(func(uintptr) bool {
+	return fdpoll.Until(rc, func(int) (bool, error) {
 		var info unix.Siginfo
 		err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
-		switch {
-		case errors.Is(err, unix.EINTR):
-			return false
-		case err != nil:
-			werr = err
-			return true
-		}
 		// With WNOHANG, a child that has not exited leaves info zeroed.
-		return info.Signo != 0
+		return info.Signo != 0, err
 	})
-	if err == nil {
-		err = werr
-	}
-	return err
 }
 
 // waitExitedBlocking blocks in waitid until pid has exited, leaving it a

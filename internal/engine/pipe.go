@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ade-dev/ade-worker/internal/fdpoll"
 )
 
 // An engine's output reaches the worker through a pipe, and what the pipe
@@ -166,29 +168,18 @@ func (p *pipeReader) wait() error {
 		}
 		p.armed = true
 	}
-	var werr error
-	err := p.rc.Read(func(epfd uintptr) bool {
+	err := fdpoll.Until(p.rc, func(epfd int) (bool, error) {
 		var evs [1]unix.EpollEvent
-		n, err := unix.EpollWait(int(epfd), evs[:], 0)
-		switch {
-		case errors.Is(err, unix.EINTR):
-			return false
-		case err != nil:
-			werr = err
-			return true
-		}
-		return n > 0
+		n, err := unix.EpollWait(epfd, evs[:], 0)
+		return n > 0, err
 	})
 	// A reported event disarmed the registration (one-shot); on an error
 	// arming again is harmless.
 	p.armed = false
-	switch {
-	case errors.Is(err, os.ErrDeadlineExceeded):
+	if errors.Is(err, os.ErrDeadlineExceeded) {
 		return os.ErrClosed
-	case err != nil:
-		return err
 	}
-	return werr
+	return err
 }
 
 // epfd is the private epoll descriptor.
