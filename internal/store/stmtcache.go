@@ -71,16 +71,33 @@ type prepared struct {
 	c     *stmtCache
 	tx    *sql.Tx // nil outside a transaction
 	plain db.DBTX // tx, or the pool
+	// bound holds the statements already bound to tx. Tx.StmtContext makes
+	// a new binding on every call, and the ack of a batch of runs sends the
+	// same row insert hundreds of times in one transaction.
+	bound *txStmts
+}
+
+// txStmts maps a cached statement to its binding to one transaction.
+type txStmts struct {
+	mu sync.Mutex // database/sql lets goroutines share a transaction
+	m  map[*sql.Stmt]*sql.Stmt
 }
 
 // stmt is q's cached statement, bound to tx if there is one (nil: send q
 // unprepared).
 func (p prepared) stmt(ctx context.Context, q string) *sql.Stmt {
 	st := p.c.stmt(ctx, q)
-	if st != nil && p.tx != nil {
-		return p.tx.StmtContext(ctx, st)
+	if st == nil || p.tx == nil {
+		return st
 	}
-	return st
+	p.bound.mu.Lock()
+	defer p.bound.mu.Unlock()
+	b, ok := p.bound.m[st]
+	if !ok {
+		b = p.tx.StmtContext(ctx, st)
+		p.bound.m[st] = b
+	}
+	return b
 }
 
 func (p prepared) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
@@ -119,7 +136,7 @@ func (s *Store) pooled() db.DBTX {
 // inTx is what the statements of tx go through.
 func (s *Store) inTx(tx *sql.Tx) db.DBTX {
 	if s.stmts != nil {
-		return prepared{c: s.stmts, tx: tx, plain: tx}
+		return prepared{c: s.stmts, tx: tx, plain: tx, bound: &txStmts{m: map[*sql.Stmt]*sql.Stmt{}}}
 	}
 	return tx
 }
