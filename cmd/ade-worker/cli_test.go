@@ -311,14 +311,14 @@ func TestMigrate(t *testing.T) {
 	f := newFixture(t)
 
 	r := f.mustMain("migrate", "status")
-	for _, want := range []string{"current version: 0", "latest version: 3", "pending: [1 2 3]", "state: database schema is behind"} {
+	for _, want := range []string{"current version: 0", "latest version: 4", "pending: [1 2 3 4]", "state: database schema is behind"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("migrate status on a fresh database lacks %q: %s", want, r)
 		}
 	}
 
 	r = f.mustMain("migrate", "up")
-	if !strings.Contains(r.stdout, "applied migrations [1 2 3]") {
+	if !strings.Contains(r.stdout, "applied migrations [1 2 3 4]") {
 		t.Errorf("first migrate up: %s", r)
 	}
 	// The second is a no-op.
@@ -327,13 +327,13 @@ func TestMigrate(t *testing.T) {
 		t.Errorf("second migrate up: %s", r)
 	}
 	r = f.mustMain("migrate", "status")
-	for _, want := range []string{"current version: 3", "latest version: 3", "pending: []", "state: current"} {
+	for _, want := range []string{"current version: 4", "latest version: 4", "pending: []", "state: current"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("migrate status after up lacks %q: %s", want, r)
 		}
 	}
 
-	for _, v := range []string{"3", "2", "1"} {
+	for _, v := range []string{"4", "3", "2", "1"} {
 		r = f.mustMain("migrate", "down")
 		if !strings.Contains(r.stdout, "rolled back migration "+v) {
 			t.Errorf("migrate down: %s", r)
@@ -398,7 +398,7 @@ func TestMigrateUpRefusesDatabaseAhead(t *testing.T) {
 	// status still reads the queue of a database a newer worker migrated.
 	r = f.mustMain("status", "--json")
 	var s app.Status
-	if err := json.Unmarshal([]byte(r.stdout), &s); err != nil || s.SchemaVersion != 99999 || s.SchemaLatest != 3 {
+	if err := json.Unmarshal([]byte(r.stdout), &s); err != nil || s.SchemaVersion != 99999 || s.SchemaLatest != 4 {
 		t.Errorf("status --json on a database ahead: %v %s", err, r)
 	}
 }

@@ -290,9 +290,16 @@ func TestResultsSurviveMigration3(t *testing.T) {
 		}
 		return fmt.Sprintf("%+v %+v %+v", m, f, c)
 	}
-	before := results("at version 3")
-	if v, err := s.MigrateDown(ctx); err != nil || v != 3 {
-		t.Fatalf("down = %d, %v; want 3 rolled back", v, err)
+	before := results("at the latest version")
+	// Down through the later migrations to 3 rolled back.
+	for {
+		v, err := s.MigrateDown(ctx)
+		if err != nil || v < 3 {
+			t.Fatalf("down = %d, %v; want the migrations after 2 rolled back one by one", v, err)
+		}
+		if v == 3 {
+			break
+		}
 	}
 	if got := results("at version 2"); got != before {
 		t.Errorf("after down:\n got %s\nwant %s", got, before)
@@ -300,7 +307,7 @@ func TestResultsSurviveMigration3(t *testing.T) {
 	if _, err := s.MigrateUp(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := results("at version 3 again"); got != before {
+	if got := results("at the latest version again"); got != before {
 		t.Errorf("after up again:\n got %s\nwant %s", got, before)
 	}
 	if row, ok := claimRun(t, s, 3*time.Second, 60); !ok || row.ID != "run-2" {
