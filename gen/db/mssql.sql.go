@@ -128,25 +128,6 @@ FROM environments
 GROUP BY status
 ORDER BY status;`,
 	},
-	// sql/queries/mssql/status.sql:27
-	countPendingWork: {
-		name: "CountPendingWork",
-		text: `-- name: CountPendingWork :one
-SELECT
-    (SELECT COUNT_BIG(*) FROM runs AS a WHERE a.status = N'running') AS running_runs,
-    (SELECT COUNT_BIG(*) FROM environments AS b WHERE b.status IN (N'queued', N'building')) AS pending_environments,
-    (SELECT COUNT_BIG(*) FROM runs AS r
-     WHERE r.status = N'queued'
-       AND r.attempt_count < r.max_attempts
-       AND NOT EXISTS (
-           SELECT 1 FROM environments AS e
-           WHERE e.workspace_id = r.workspace_id
-             AND e.configuration_id = r.configuration_id
-             AND e.engine_spec = r.engine_spec
-             AND e.deps_digest = r.deps_digest
-             AND e.status = N'failed'
-       )) AS queued_runs;`,
-	},
 	// sql/queries/mssql/status.sql:3
 	countRunsByStatus: {
 		name: "CountRunsByStatus",
@@ -760,6 +741,28 @@ SELECT TOP (1) id, created_at, available_at
 FROM runs
 WHERE status = N'queued'
 ORDER BY available_at, created_at;`,
+	},
+	// sql/queries/mssql/status.sql:27
+	pendingWork: {
+		name: "PendingWork",
+		text: `-- name: PendingWork :one
+SELECT
+    (SELECT COUNT_BIG(*) FROM (
+        SELECT TOP (1) 1 AS found FROM runs AS a WHERE a.status = N'running') AS t) AS has_running_run,
+    (SELECT COUNT_BIG(*) FROM (
+        SELECT TOP (1) 1 AS found FROM environments AS b WHERE b.status IN (N'queued', N'building')) AS t) AS has_pending_environment,
+    (SELECT COUNT_BIG(*) FROM (
+        SELECT TOP (1) 1 AS found FROM runs AS r
+        WHERE r.status = N'queued'
+          AND r.attempt_count < r.max_attempts
+          AND NOT EXISTS (
+              SELECT 1 FROM environments AS e
+              WHERE e.workspace_id = r.workspace_id
+                AND e.configuration_id = r.configuration_id
+                AND e.engine_spec = r.engine_spec
+                AND e.deps_digest = r.deps_digest
+                AND e.status = N'failed'
+          )) AS t) AS has_queued_run;`,
 	},
 	// sql/queries/mssql/environments.sql:197
 	releaseEnvironment: {

@@ -47,39 +47,6 @@ func (q *Queries) CountEnvironmentsByStatus(ctx context.Context) ([]CountEnviron
 	return items, nil
 }
 
-const countPendingWork = `-- name: CountPendingWork :one
-SELECT
-    (SELECT COUNT(*) FROM runs AS a WHERE a.status = 'running') AS running_runs,
-    (SELECT COUNT(*) FROM environments AS b WHERE b.status IN ('queued', 'building')) AS pending_environments,
-    (SELECT COUNT(*) FROM runs AS r
-     WHERE r.status = 'queued'
-       AND r.attempt_count < r.max_attempts
-       AND NOT EXISTS (
-           SELECT 1 FROM environments AS e
-           WHERE e.workspace_id = r.workspace_id
-             AND e.configuration_id = r.configuration_id
-             AND e.engine_spec = r.engine_spec
-             AND e.deps_digest = r.deps_digest
-             AND e.status = 'failed'
-       )) AS queued_runs
-`
-
-type CountPendingWorkRow struct {
-	RunningRuns         int64
-	PendingEnvironments int64
-	QueuedRuns          int64
-}
-
-// What could still be processed: running runs, building or queued
-// environments, and queued runs with attempts left whose environment has not
-// failed. --drain stops when all three are zero and nothing is in flight.
-func (q *Queries) CountPendingWork(ctx context.Context) (CountPendingWorkRow, error) {
-	row := q.db.QueryRowContext(ctx, countPendingWork)
-	var i CountPendingWorkRow
-	err := row.Scan(&i.RunningRuns, &i.PendingEnvironments, &i.QueuedRuns)
-	return i, err
-}
-
 const countRunsByStatus = `-- name: CountRunsByStatus :many
 
 SELECT status, COUNT(*) AS count FROM runs WHERE status = 'queued' GROUP BY status
@@ -208,4 +175,47 @@ func (q *Queries) OldestQueuedRun(ctx context.Context) ([]OldestQueuedRunRow, er
 		return nil, err
 	}
 	return items, nil
+}
+
+const pendingWork = `-- name: PendingWork :one
+SELECT
+    (SELECT COUNT(*) FROM (
+        SELECT 1 FROM runs AS a WHERE a.status = 'running' LIMIT 1)) AS has_running_run,
+    (SELECT COUNT(*) FROM (
+        SELECT 1 FROM environments AS b WHERE b.status IN ('queued', 'building') LIMIT 1)) AS has_pending_environment,
+    (SELECT COUNT(*) FROM (
+        SELECT 1 FROM runs AS r INDEXED BY ix_runs_claim
+        WHERE r.status = 'queued'
+          AND r.attempt_count < r.max_attempts
+          AND NOT EXISTS (
+              SELECT 1 FROM environments AS e
+              WHERE e.workspace_id = r.workspace_id
+                AND e.configuration_id = r.configuration_id
+                AND e.engine_spec = r.engine_spec
+                AND e.deps_digest = r.deps_digest
+                AND e.status = 'failed'
+          )
+        LIMIT 1)) AS has_queued_run
+`
+
+type PendingWorkRow struct {
+	HasRunningRun         int64
+	HasPendingEnvironment int64
+	HasQueuedRun          int64
+}
+
+// Whether anything could still be processed: a running run, a building or
+// queued environment, a queued run with attempts left whose environment has
+// not failed. --drain stops when all three are 0 and nothing is in flight.
+// Each is 1 as soon as one row is found, so the check does not count a
+// backlog of queued runs every time an idle draining worker looks. The
+// queued runs are read through ix_runs_claim, named: statistics taken while
+// most runs were queued (ANALYZE) made the planner read the table from its
+// oldest row instead, which once most runs have finished passes every one
+// of them before the first queued run.
+func (q *Queries) PendingWork(ctx context.Context) (PendingWorkRow, error) {
+	row := q.db.QueryRowContext(ctx, pendingWork)
+	var i PendingWorkRow
+	err := row.Scan(&i.HasRunningRun, &i.HasPendingEnvironment, &i.HasQueuedRun)
+	return i, err
 }

@@ -485,11 +485,11 @@ fi
 		if run := h.run(dry.RunID); run.Status != "succeeded" {
 			t.Errorf("dry run row = %+v; want succeeded", run)
 		}
-		pending, err := st.Queries().CountPendingWork(context.Background())
+		pending, err := st.Queries().PendingWork(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}
-		if pending.RunningRuns+pending.PendingEnvironments+pending.QueuedRuns != 0 {
+		if pending.HasRunningRun+pending.HasPendingEnvironment+pending.HasQueuedRun != 0 {
 			t.Errorf("drain returned with work pending: %+v", pending)
 		}
 	})

@@ -365,11 +365,11 @@ func (w *Worker) drained(ctx context.Context) (bool, error) {
 	if err := w.ensureEnvironments(ctx); err != nil {
 		return false, err
 	}
-	p, err := w.st.Queries().CountPendingWork(ctx)
+	p, err := w.st.Queries().PendingWork(ctx)
 	if err != nil {
 		return false, err
 	}
-	return p.RunningRuns == 0 && p.PendingEnvironments == 0 && p.QueuedRuns == 0, nil
+	return p.HasRunningRun == 0 && p.HasPendingEnvironment == 0 && p.HasQueuedRun == 0, nil
 }
 
 // sampleQueue records queue depth by status for /metrics. Every status of

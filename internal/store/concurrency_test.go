@@ -145,11 +145,11 @@ func claimEachRunOnce(t *testing.T, seed *store.Store, runs, claimers int) {
 		per[w]++
 	}
 	t.Logf("claims per claimer: %v", per)
-	p, err := seed.Queries().CountPendingWork(ctx)
+	p, err := seed.Queries().PendingWork(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.QueuedRuns != 0 || p.RunningRuns != int64(runs) {
+	if p.HasQueuedRun != 0 || p.HasRunningRun != 1 {
 		t.Fatalf("after draining: %+v", p)
 	}
 }

@@ -29,8 +29,8 @@ func TestInMemoryDatabaseMigratesAndServesQueries(t *testing.T) {
 		t.Fatalf("CheckSchema: %v", err)
 	}
 	enqueue(t, s, "run-1", keyA, 3, 0)
-	p, err := s.Queries().CountPendingWork(ctx)
-	if err != nil || p.QueuedRuns != 1 {
+	p, err := s.Queries().PendingWork(ctx)
+	if err != nil || p.HasQueuedRun != 1 {
 		t.Fatalf("pending = %+v, %v", p, err)
 	}
 }

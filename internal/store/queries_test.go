@@ -671,14 +671,15 @@ func TestStatusQueries(t *testing.T) {
 		enqueue(t, s, "r1", keyA, 3, 0)
 		enqueue(t, s, "r2", keyA, 3, time.Second)
 		enqueue(t, s, "r3", keyA, 0, 2*time.Second)
-		p, err := q.CountPendingWork(ctx)
-		if err != nil || p.QueuedRuns != 2 || p.RunningRuns != 0 || p.PendingEnvironments != 0 {
+		// r3 has no attempts left: it is not pending work.
+		p, err := q.PendingWork(ctx)
+		if err != nil || p.HasQueuedRun != 1 || p.HasRunningRun != 0 || p.HasPendingEnvironment != 0 {
 			t.Fatalf("pending = %+v, %v", p, err)
 		}
 		readyEnvs(t, s, 3*time.Second)
 		claimRun(t, s, 4*time.Second, 60)
-		p, _ = q.CountPendingWork(ctx)
-		if p.QueuedRuns != 1 || p.RunningRuns != 1 {
+		p, _ = q.PendingWork(ctx)
+		if p.HasQueuedRun != 1 || p.HasRunningRun != 1 {
 			t.Fatalf("pending after claim = %+v", p)
 		}
 		counts, _ := q.CountRunsByStatus(ctx)
@@ -700,6 +701,11 @@ func TestStatusQueries(t *testing.T) {
 		leases, _ := q.ListRunningLeases(ctx)
 		if len(leases) != 1 || leases[0].ID != "r1" || !leases[0].ClaimExpiresAt.Time.Equal(t0.Add(64*time.Second)) {
 			t.Fatalf("leases = %+v", leases)
+		}
+		claimRun(t, s, 5*time.Second, 60)
+		p, _ = q.PendingWork(ctx)
+		if p.HasQueuedRun != 0 || p.HasRunningRun != 1 {
+			t.Fatalf("pending with only r3 (no attempts left) queued = %+v", p)
 		}
 	})
 }
