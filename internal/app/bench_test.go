@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -20,6 +19,7 @@ import (
 	"github.com/ade-dev/ade-worker/gen/db"
 	"github.com/ade-dev/ade-worker/internal/config"
 	"github.com/ade-dev/ade-worker/internal/results"
+	"github.com/ade-dev/ade-worker/internal/rusage"
 	"github.com/ade-dev/ade-worker/internal/store"
 	"github.com/ade-dev/ade-worker/internal/store/storetest"
 )
@@ -179,7 +179,7 @@ func BenchmarkDatabasePath(b *testing.B) {
 		out := benchOutcome(benchSummary(b, 10, 20))
 		ctx := context.Background()
 		before := st.Statements()
-		cpu0 := selfCPU()
+		cpu0 := rusage.CPU()
 		for b.Loop() {
 			if err := benchEnqueue(ctx, st, e, 1, true); err != nil {
 				b.Fatalf("enqueue: %v", err)
@@ -194,7 +194,7 @@ func BenchmarkDatabasePath(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "runs/s")
 		b.ReportMetric(float64(st.Statements()-before)/float64(b.N), "stmts/run")
-		b.ReportMetric(float64((selfCPU()-cpu0).Microseconds())/float64(b.N), "cpu-us/run")
+		b.ReportMetric(float64((rusage.CPU()-cpu0).Microseconds())/float64(b.N), "cpu-us/run")
 	})
 	for _, c := range []struct {
 		slots   int
@@ -223,7 +223,7 @@ func BenchmarkDatabasePath(b *testing.B) {
 			before := st.Statements()
 			_, claims0 := histogramSum(w, "ade_worker_claim_duration_seconds")
 			b.ResetTimer()
-			cpu0 := selfCPU()
+			cpu0 := rusage.CPU()
 			errs := make(chan error, 1)
 			if c.prefill {
 				b.StopTimer()
@@ -233,7 +233,7 @@ func BenchmarkDatabasePath(b *testing.B) {
 					}
 				}
 				before = st.Statements()
-				cpu0 = selfCPU()
+				cpu0 = rusage.CPU()
 				b.StartTimer()
 			}
 			go func() {
@@ -253,7 +253,7 @@ func BenchmarkDatabasePath(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.StopTimer()
-			cpu := selfCPU() - cpu0
+			cpu := rusage.CPU() - cpu0
 			select {
 			case err := <-errs:
 				b.Fatal(err)
@@ -358,13 +358,14 @@ func BenchmarkWorkerNoop(b *testing.B) {
 	if err := benchEnqueue(ctx, st, e, b.N-1, false); err != nil {
 		b.Fatal(err)
 	}
-	cpu0, sw0 := selfCPU(), selfSwitches()
+	u0 := rusage.Self()
 	b.ResetTimer()
 	if err := w.Run(ctx, RunOptions{Drain: true}); err != nil {
 		b.Fatal(err)
 	}
 	b.StopTimer()
-	cpu, sw := selfCPU()-cpu0, selfSwitches()-sw0
+	u := rusage.Self()
+	cpu, sw := u.CPU-u0.CPU, u.Switches-u0.Switches
 	var failed int64
 	if rows, err := st.Queries().CountRunsByStatus(ctx); err == nil {
 		for _, r := range rows {
@@ -379,23 +380,4 @@ func BenchmarkWorkerNoop(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "runs/s")
 	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "worker-cpu-ms/run")
 	b.ReportMetric(float64(sw)/float64(b.N), "ctx-switches/run")
-}
-
-// selfSwitches is how many times this process's threads gave up a CPU,
-// waiting or preempted: each costs a kernel round of scheduling, and most
-// come from goroutines handing work to each other across threads.
-func selfSwitches() int64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return ru.Nvcsw + ru.Nivcsw
-}
-
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

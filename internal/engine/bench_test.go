@@ -7,11 +7,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/ade-dev/ade-worker/internal/eventlog"
+	"github.com/ade-dev/ade-worker/internal/rusage"
 )
 
 // The engines of BenchmarkEngineTee print at least argv[1] bytes of
@@ -130,20 +130,12 @@ func BenchmarkRunSpawn(b *testing.B) {
 	if err := os.WriteFile(script, []byte("import sys\nsys.stdout.write('{\"event\":\"engine.run.completed\",\"data\":{}}\\n')\n"), 0o644); err != nil {
 		b.Fatal(err)
 	}
-	cpu0 := selfCPU()
+	cpu0 := rusage.CPU()
 	for b.Loop() {
 		res, err := Run(context.Background(), Spec{Path: python, Args: []string{"-S", script}})
 		if err != nil || res.ExitCode != 0 || res.Completed == nil {
 			b.Fatalf("engine: %+v, %v", res, err)
 		}
 	}
-	b.ReportMetric(float64((selfCPU()-cpu0).Microseconds())/float64(b.N), "worker-cpu-us/run")
-}
-
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	b.ReportMetric(float64((rusage.CPU()-cpu0).Microseconds())/float64(b.N), "worker-cpu-us/run")
 }
