@@ -322,7 +322,7 @@ func startProcess(cmd *exec.Cmd) *process {
 // Go's poller on a pidfd, which becomes readable when the process exits;
 // on a kernel without pidfds (before Linux 5.3) it blocks in waitid.
 func waitExited(pid int) error {
-	fd, err := unix.PidfdOpen(pid, 0)
+	fd, err := pidfdOpen(pid, 0)
 	if err != nil {
 		return waitExitedBlocking(pid)
 	}
@@ -343,6 +343,10 @@ func waitExited(pid int) error {
 		return info.Signo != 0, err
 	})
 }
+
+// pidfdOpen is unix.PidfdOpen; tests make it fail as a kernel without
+// pidfds would.
+var pidfdOpen = unix.PidfdOpen
 
 // waitExitedBlocking blocks in waitid until pid has exited, leaving it a
 // zombie.

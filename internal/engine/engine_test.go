@@ -13,9 +13,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/ade-dev/ade-worker/internal/eventlog"
 )
@@ -555,5 +558,44 @@ func TestChildEnvReachesSubprocess(t *testing.T) {
 		if !strings.Contains(all, present) {
 			t.Errorf("subprocess environment lacks %q", present)
 		}
+	}
+}
+
+// On a kernel without pidfds (before Linux 5.3) the exit is waited for in
+// waitid on the engine's thread: exit codes, signals and a timeout's kill
+// of the whole process group come out as with a pidfd. Not parallel: it
+// swaps pidfdOpen for the package while no other test runs.
+func TestRunWithoutPidfd(t *testing.T) {
+	var calls atomic.Int64
+	pidfdOpen = func(int, int) (int, error) {
+		calls.Add(1)
+		return -1, unix.ENOSYS
+	}
+	defer func() { pidfdOpen = unix.PidfdOpen }()
+
+	for _, tc := range []struct {
+		script string
+		code   int
+		signal string
+	}{{"exit 3", 3, ""}, {"kill -TERM $$", 128 + 15, "SIGTERM"}} {
+		res := run(t, sh(tc.script))
+		if res.ExitCode != tc.code || res.Signal != tc.signal || res.TimedOut {
+			t.Errorf("%q: result %+v, want exit %d signal %q", tc.script, res, tc.code, tc.signal)
+		}
+	}
+	pidFile := filepath.Join(t.TempDir(), "grandchild.pid")
+	s := sh(`trap "" TERM; sleep 300 & echo $! > "$PIDFILE"; wait`)
+	s.Env = ChildEnv(os.Environ(), "PIDFILE="+pidFile)
+	s.Timeout = 300 * time.Millisecond
+	s.KillGrace = 300 * time.Millisecond
+	res := run(t, s)
+	grandchild := readPid(t, pidFile)
+	killLater(t, grandchild)
+	if !res.TimedOut || res.ExitCode != ExitTimedOut || res.Signal != "SIGKILL" {
+		t.Errorf("timeout: result %+v, want timed out and killed by SIGKILL after the grace", res)
+	}
+	waitGone(t, grandchild, 5*time.Second)
+	if calls.Load() != 3 {
+		t.Errorf("pidfd_open was tried %d times, want once per run (3)", calls.Load())
 	}
 }
