@@ -38,12 +38,17 @@ const benchWorker = "bench-worker"
 // seedQueue opens a fresh SQLite file holding depth queued runs, their
 // ready environment and their document, as a loaded production queue would.
 func seedQueue(b *testing.B, depth int) (*store.Store, time.Duration) {
+	return seedRuns(b, depth, seedRunsSQL, depth)
+}
+
+// seedRuns is seedQueue with the runs seedSQL inserts (given args).
+func seedRuns(b *testing.B, n int, seedSQL string, args ...any) (*store.Store, time.Duration) {
 	b.Helper()
 	ctx := context.Background()
 	s := storetest.SQLite(b)
 	start := time.Now()
-	if _, err := s.DB().ExecContext(ctx, seedRunsSQL, depth); err != nil {
-		b.Fatalf("seed %d runs: %v", depth, err)
+	if _, err := s.DB().ExecContext(ctx, seedSQL, args...); err != nil {
+		b.Fatalf("seed %d runs: %v", n, err)
 	}
 	err := s.Write(ctx, func(q *db.Queries) error {
 		if err := q.UpsertConfiguration(ctx, db.UpsertConfigurationParams{ID: "cfg", WorkspaceID: "ws"}); err != nil {
@@ -137,14 +142,38 @@ func BenchmarkClaim(b *testing.B) {
 // depths of 1k, 100k and 1M: ensuring environments and retrying failed ones
 // (every 2 s), the sweep's statements (every ADE_WORKER_CLEANUP_INTERVAL),
 // each in the write transaction the worker runs it in (while one runs,
-// claims wait), and the queue-depth sample (every 15 s, a read).
+// claims wait), the queue-depth sample (every 15 s, a read) and --drain's
+// pending-work check (a read). history=1M/analyzed is a database of 1M runs
+// of which 90% have finished, after ANALYZE: the planner then goes by
+// statistics, which before migration 00004 made EnsureEnvironments read
+// every run.
 func BenchmarkQueueUpkeep(b *testing.B) {
+	cases := []struct {
+		name string
+		long bool
+		seed func(b *testing.B) *store.Store
+	}{}
 	for _, d := range benchDepths {
+		cases = append(cases, struct {
+			name string
+			long bool
+			seed func(b *testing.B) *store.Store
+		}{d.name, d.long, func(b *testing.B) *store.Store { s, _ := seedQueue(b, d.depth); return s }})
+	}
+	cases = append(cases, struct {
+		name string
+		long bool
+		seed func(b *testing.B) *store.Store
+	}{"history=1M/analyzed", true, func(b *testing.B) *store.Store {
+		s, _ := seedRuns(b, 1_000_000, seedRunMixSQL, 1_000_000, 90)
+		return s
+	}})
+	for _, d := range cases {
 		b.Run(d.name, func(b *testing.B) {
 			if d.long && testing.Short() {
-				b.Skip("1M-row queue skipped with -short")
+				b.Skip("1M-row database skipped with -short")
 			}
-			s, _ := seedQueue(b, d.depth)
+			s := d.seed(b)
 			ctx := context.Background()
 			steps := []struct {
 				name string
@@ -160,7 +189,7 @@ func BenchmarkQueueUpkeep(b *testing.B) {
 				{"failed-env", func(q *db.Queries) error { _, err := q.FailRunsOfFailedEnvironments(ctx, nil); return err }},
 			}
 			lat := make([][]time.Duration, len(steps))
-			var sample []time.Duration
+			var sample, pending []time.Duration
 			for b.Loop() {
 				for i, st := range steps {
 					start := time.Now()
@@ -174,11 +203,17 @@ func BenchmarkQueueUpkeep(b *testing.B) {
 					b.Fatalf("sample: %v", err)
 				}
 				sample = append(sample, time.Since(start))
+				start = time.Now()
+				if _, err := s.Queries().PendingWork(ctx); err != nil {
+					b.Fatalf("pending work: %v", err)
+				}
+				pending = append(pending, time.Since(start))
 			}
 			for i, st := range steps {
 				b.ReportMetric(float64(percentile(lat[i], 50).Microseconds()), st.name+"-p50-µs")
 			}
 			b.ReportMetric(float64(percentile(sample, 50).Microseconds()), "sample-p50-µs")
+			b.ReportMetric(float64(percentile(pending, 50).Microseconds()), "pending-p50-µs")
 		})
 	}
 }
