@@ -152,4 +152,11 @@ func claimEachRunOnce(t *testing.T, seed *store.Store, runs, claimers int) {
 	if p.HasQueuedRun != 0 || p.HasRunningRun != 1 {
 		t.Fatalf("after draining: %+v", p)
 	}
+	counts, err := seed.Queries().CountRunsByStatus(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(counts) != 1 || counts[0].Status != "running" || counts[0].Count != int64(runs) {
+		t.Fatalf("runs by status after draining = %+v; want all %d running", counts, runs)
+	}
 }
