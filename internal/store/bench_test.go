@@ -38,17 +38,18 @@ const benchWorker = "bench-worker"
 // seedQueue opens a fresh SQLite file holding depth queued runs, their
 // ready environment and their document, as a loaded production queue would.
 func seedQueue(b *testing.B, depth int) (*store.Store, time.Duration) {
-	return seedRuns(b, depth, seedRunsSQL, depth)
+	return seedRuns(b, seedRunsSQL, depth)
 }
 
-// seedRuns is seedQueue with the runs seedSQL inserts (given args).
-func seedRuns(b *testing.B, n int, seedSQL string, args ...any) (*store.Store, time.Duration) {
+// seedRuns is seedQueue with the runs seedSQL inserts (given args, the
+// first of them the number of runs).
+func seedRuns(b *testing.B, seedSQL string, args ...any) (*store.Store, time.Duration) {
 	b.Helper()
 	ctx := context.Background()
 	s := storetest.SQLite(b)
 	start := time.Now()
 	if _, err := s.DB().ExecContext(ctx, seedSQL, args...); err != nil {
-		b.Fatalf("seed %d runs: %v", n, err)
+		b.Fatalf("seed %v runs: %v", args[0], err)
 	}
 	err := s.Write(ctx, func(q *db.Queries) error {
 		if err := q.UpsertConfiguration(ctx, db.UpsertConfigurationParams{ID: "cfg", WorkspaceID: "ws"}); err != nil {
@@ -148,32 +149,24 @@ func BenchmarkClaim(b *testing.B) {
 // statistics, which before migration 00004 made EnsureEnvironments read
 // every run.
 func BenchmarkQueueUpkeep(b *testing.B) {
-	cases := []struct {
+	type upkeepCase struct {
 		name string
 		long bool
-		seed func(b *testing.B) *store.Store
-	}{}
-	for _, d := range benchDepths {
-		cases = append(cases, struct {
-			name string
-			long bool
-			seed func(b *testing.B) *store.Store
-		}{d.name, d.long, func(b *testing.B) *store.Store { s, _ := seedQueue(b, d.depth); return s }})
+		seed func(b *testing.B) (*store.Store, time.Duration)
 	}
-	cases = append(cases, struct {
-		name string
-		long bool
-		seed func(b *testing.B) *store.Store
-	}{"history=1M/analyzed", true, func(b *testing.B) *store.Store {
-		s, _ := seedRuns(b, 1_000_000, seedRunMixSQL, 1_000_000, 90)
-		return s
+	var cases []upkeepCase
+	for _, d := range benchDepths {
+		cases = append(cases, upkeepCase{d.name, d.long, func(b *testing.B) (*store.Store, time.Duration) { return seedQueue(b, d.depth) }})
+	}
+	cases = append(cases, upkeepCase{"history=1M/analyzed", true, func(b *testing.B) (*store.Store, time.Duration) {
+		return seedRuns(b, seedRunMixSQL, 1_000_000, 90)
 	}})
 	for _, d := range cases {
 		b.Run(d.name, func(b *testing.B) {
 			if d.long && testing.Short() {
 				b.Skip("1M-row database skipped with -short")
 			}
-			s := d.seed(b)
+			s, _ := d.seed(b)
 			ctx := context.Background()
 			steps := []struct {
 				name string
