@@ -2,38 +2,24 @@ package store
 
 import (
 	"context"
-	"errors"
-	"os"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/gofrs/flock"
 )
 
-// lockFile takes an exclusive flock on path, waiting until ctx is done. The
-// kernel drops the lock if the process dies, so a crashed migrator never
-// leaves it held.
+// lockFile takes an exclusive lock on the file at path (flock on unix,
+// LockFileEx on Windows), waiting until ctx is done. The operating system
+// drops the lock if the process dies, so a crashed migrator never leaves it
+// held. The file is a lock file beside the database, never the database:
+// its descriptor can be opened and closed freely.
 func lockFile(ctx context.Context, path string) (func(), error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	l := flock.New(path)
+	ok, err := l.TryLockContext(ctx, 20*time.Millisecond)
 	if err != nil {
 		return nil, err
 	}
-	for {
-		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
-		if err == nil {
-			return func() {
-				_ = unix.Flock(int(f.Fd()), unix.LOCK_UN)
-				_ = f.Close()
-			}, nil
-		}
-		if !errors.Is(err, unix.EWOULDBLOCK) {
-			_ = f.Close()
-			return nil, err
-		}
-		select {
-		case <-ctx.Done():
-			_ = f.Close()
-			return nil, ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
+	if !ok {
+		return nil, ctx.Err()
 	}
+	return func() { _ = l.Unlock() }, nil
 }
