@@ -233,15 +233,18 @@ func storeOptions(cfg config.Config) store.Options {
 }
 
 // open connects to the database once; a database that cannot be reached is
-// a clear error and exit 1, never a retry loop.
-func (env *cliEnv) open(ctx context.Context, cfg config.Config, log *slog.Logger) (*store.Store, int) {
+// a clear error and exit 1, never a retry loop. Only create (the commands
+// that create the schema) makes a SQLite file that does not exist.
+func (env *cliEnv) open(ctx context.Context, cfg config.Config, log *slog.Logger, create bool) (*store.Store, int) {
 	// A URL that cannot be parsed is a bad setting (exit 2), not a
 	// database that is down; the error never holds the password.
 	if _, err := store.ParseURL(cfg.DatabaseURL, cfg.DataDir); err != nil {
 		fmt.Fprintf(env.stderr, "ade-worker: invalid setting: ADE_DATABASE_URL: %v\n", err)
 		return nil, exitUsage
 	}
-	st, err := store.Open(ctx, cfg.DatabaseURL, storeOptions(cfg))
+	o := storeOptions(cfg)
+	o.Create = create
+	st, err := store.Open(ctx, cfg.DatabaseURL, o)
 	if err != nil {
 		log.Error("cannot open the database", slog.String("error", err.Error()))
 		fmt.Fprintf(env.stderr, "ade-worker: %v\n", err)
@@ -301,7 +304,7 @@ func cmdRun(env *cliEnv, args []string) int {
 	log.Info("effective settings", slog.Any("settings", slog.GroupValue(cfg.Redacted()...)))
 	boot, cancelBoot := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancelBoot()
-	st, code := env.open(boot, cfg, log)
+	st, code := env.open(boot, cfg, log, cfg.AutoCreateSchema)
 	if code != 0 {
 		return code
 	}
@@ -346,7 +349,7 @@ func cmdMigrate(env *cliEnv, args []string) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	st, code := env.open(ctx, cfg, log)
+	st, code := env.open(ctx, cfg, log, fs.Arg(0) == "up")
 	if code != 0 {
 		return code
 	}
@@ -399,7 +402,7 @@ func cmdGC(env *cliEnv, args []string) int {
 	}
 	ctx, stop := signals(func() {}, log)
 	defer stop()
-	st, code := env.open(ctx, cfg, log)
+	st, code := env.open(ctx, cfg, log, false)
 	if code != 0 {
 		return code
 	}
@@ -458,7 +461,7 @@ func cmdEnqueue(env *cliEnv, args []string) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	st, code := env.open(ctx, cfg, log)
+	st, code := env.open(ctx, cfg, log, false)
 	if code != 0 {
 		return code
 	}
@@ -502,7 +505,7 @@ func cmdStatus(env *cliEnv, args []string) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	st, code := env.open(ctx, cfg, log)
+	st, code := env.open(ctx, cfg, log, false)
 	if code != 0 {
 		return code
 	}

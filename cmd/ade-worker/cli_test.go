@@ -307,9 +307,46 @@ func TestInvalidSettingExits2NamingTheVariable(t *testing.T) {
 	}
 }
 
+// TestMissingDatabaseIsNotCreated: only `migrate up` (and
+// ADE_WORKER_AUTO_CREATE_SCHEMA) makes a database; every other command
+// refuses a missing file, naming it and how its path was derived, and
+// leaves neither the file nor its folder behind.
+func TestMissingDatabaseIsNotCreated(t *testing.T) {
+	f := newFixture(t)
+	for _, args := range [][]string{{"run", "--drain"}, {"status"}, {"gc", "--dry-run"}, {"migrate", "status"}, {"migrate", "down"},
+		{"enqueue", "--workspace", "w", "--config-dir", exampleConfig, "--input", exampleCSV}} {
+		r := f.main(args...)
+		if r.code != exitFailure || !strings.Contains(r.stderr, "database file does not exist: "+f.dbPath) || !strings.Contains(r.stderr, "migrate up") {
+			t.Errorf("%v on a missing database: want exit 1 naming the file and migrate up, got %s", args, r)
+		}
+		if _, err := os.Stat(filepath.Dir(f.dbPath)); !os.IsNotExist(err) {
+			t.Fatalf("%v made the database folder: %v", args, err)
+		}
+	}
+	var noURL []string
+	for _, kv := range f.environ {
+		if !strings.HasPrefix(kv, "ADE_DATABASE_URL=") {
+			noURL = append(noURL, kv)
+		}
+	}
+	r := runMain(noURL, "status")
+	if !strings.Contains(r.stderr, "ADE_WORKER_DATA_DIR") {
+		t.Errorf("status on a missing default database does not say the path comes from ADE_WORKER_DATA_DIR: %s", r)
+	}
+	f.mustMain("migrate", "up")
+	f.mustMain("status")
+}
+
 func TestMigrate(t *testing.T) {
 	f := newFixture(t)
 
+	// An empty file is an empty SQLite database, as the API may leave one.
+	if err := os.MkdirAll(filepath.Dir(f.dbPath), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(f.dbPath, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	r := f.mustMain("migrate", "status")
 	for _, want := range []string{"current version: 0", "latest version: 4", "pending: [1 2 3 4]", "state: database schema is behind"} {
 		if !strings.Contains(r.stdout, want) {

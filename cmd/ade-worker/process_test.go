@@ -304,8 +304,15 @@ func TestWorkerProcessServesMetricsAndProbes(t *testing.T) {
 	if body := readyz(503); !strings.Contains(body, `"ok":false`) || !strings.Contains(body, "database not ready") {
 		t.Errorf("/readyz without the database file: %s", body)
 	}
-	// Garbage where the database was is not a database either.
-	if err := os.WriteFile(f.dbPath, bytes.Repeat([]byte("not a database "), 512), 0o644); err != nil {
+	// Garbage where the database was is not a database either. It is put
+	// there whole, by a rename: a connection that found an empty file at
+	// the path would take it for a new database, and adopt the moved one's
+	// -wal as its own.
+	garbage := f.dbPath + ".garbage"
+	if err := os.WriteFile(garbage, bytes.Repeat([]byte("not a database "), 512), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(garbage, f.dbPath); err != nil {
 		t.Fatal(err)
 	}
 	if body := readyz(503); !strings.Contains(body, "database not ready") {

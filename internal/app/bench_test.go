@@ -270,9 +270,9 @@ func BenchmarkDatabasePath(b *testing.B) {
 			_, claims := histogramSum(w, "ade_worker_claim_duration_seconds")
 			b.ReportMetric(done/(claims-claims0), "runs/claim")
 			b.ReportMetric(float64(cpu.Microseconds())/done, "cpu-us/run")
-			// The WAL file's size is the longest the log grew: the
-			// background checkpoints start it over once it passes 4,000 pages
-			// (16 MB), plus what writers append until the next checkpoint.
+			// The WAL file's size is the longest the log grew: SQLite's
+			// automatic checkpoint starts it over after 1,000 pages (4 MB)
+			// when no reader holds an older snapshot.
 			if fi, err := os.Stat(st.Target().SQLitePath + "-wal"); err == nil {
 				b.ReportMetric(float64(fi.Size())/(1<<20), "wal-MiB")
 			}

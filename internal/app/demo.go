@@ -64,7 +64,7 @@ func Demo(ctx context.Context, cfg config.Config, examples string, environ []str
 		return nil, err
 	}
 	fmt.Fprintf(out, "ade-worker demo: fresh SQLite database %s\n", filepath.Join(layout.DataDir, "db", "ade.sqlite"))
-	st, err := store.Open(ctx, cfg.DatabaseURL, store.Options{DataDir: demoDir})
+	st, err := store.Open(ctx, cfg.DatabaseURL, store.Options{DataDir: demoDir, Create: true})
 	if err != nil {
 		return nil, err
 	}

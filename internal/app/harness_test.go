@@ -688,7 +688,7 @@ func (r *reference) build() (err error) {
 	}()
 	dir := filepath.Join(pkgRoot, "reference")
 	r.dataDir = filepath.Join(dir, "data")
-	r.st, err = store.Open(ctx, "sqlite:///"+filepath.ToSlash(filepath.Join(dir, "ade.sqlite")), store.Options{})
+	r.st, err = store.Open(ctx, "sqlite:///"+filepath.ToSlash(filepath.Join(dir, "ade.sqlite")), store.Options{Create: true})
 	if err != nil {
 		return err
 	}

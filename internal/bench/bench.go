@@ -155,7 +155,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 
 	dbURL := "sqlite:///" + filepath.ToSlash(filepath.Join(dataDir, "db", "ade.sqlite"))
-	st, err := store.Open(ctx, dbURL, store.Options{DataDir: dataDir})
+	st, err := store.Open(ctx, dbURL, store.Options{DataDir: dataDir, Create: true})
 	if err != nil {
 		return res, err
 	}

@@ -2,11 +2,14 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sync/atomic"
 	"time"
 
@@ -44,14 +47,44 @@ type sqliteFile struct {
 	waiting atomic.Int32 // statements waiting longer than lockWaitNotice
 }
 
-// createIfMissing creates an empty file at path: SQLite takes an empty file
-// for an empty database. Connections may then open it without create.
-func createIfMissing(path string) error {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+// ErrNoDatabase is wrapped by the error of opening a SQLite file that does
+// not exist without Options.Create.
+var ErrNoDatabase = errors.New("database file does not exist")
+
+// ensureSQLiteFile checks that path exists, or with create makes it (and
+// its folder) through SQLite itself, before any connection of the store is
+// open. A missing file without create is ErrNoDatabase, with where the path
+// came from.
+func ensureSQLiteFile(path string, t Target, create bool) error {
+	_, err := os.Stat(path)
+	switch {
+	case err == nil:
+		return nil
+	case !errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("database file %s: %w", path, err)
+	case !create:
+		return fmt.Errorf("%w: %s (%s); create it with `ade-worker migrate up` or ADE_WORKER_AUTO_CREATE_SCHEMA=1",
+			ErrNoDatabase, path, t.Origin)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("create database folder: %w", err)
+	}
+	return createSQLite(path)
+}
+
+// createSQLite makes an empty database file at path by opening it through
+// SQLite with create allowed. SQLite closes its own descriptors without
+// dropping locks that other connections of this process hold.
+func createSQLite(path string) error {
+	sqldb, err := sql.Open("sqlite", fmt.Sprintf("file:%s?mode=rwc", path))
 	if err != nil {
 		return fmt.Errorf("create database file: %w", err)
 	}
-	return f.Close()
+	defer sqldb.Close()
+	if err := sqldb.Ping(); err != nil {
+		return fmt.Errorf("create database file %s: %w", path, err)
+	}
+	return nil
 }
 
 // identity is the file at the path now.
@@ -97,21 +130,28 @@ func (c *sqliteConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
+	open, err := acquireFile(c.file.path, before)
+	if err != nil {
+		return nil, err
+	}
 	conn, err := c.inner.Connect(ctx)
 	if err != nil {
+		releaseFile(open)
 		return nil, err
 	}
 	inner, ok := conn.(sqliteDriverConn)
 	if !ok {
 		_ = conn.Close()
+		releaseFile(open)
 		return nil, fmt.Errorf("sqlite driver connection %T lacks a context method", conn)
 	}
 	after, err := c.file.identity()
 	if err != nil || !os.SameFile(before, after) {
 		_ = conn.Close()
+		releaseFile(open)
 		return nil, fmt.Errorf("%w: %s changed while it was being opened", ErrDatabaseFileGone, c.file.path)
 	}
-	return &sqliteConn{inner: inner, file: c.file, id: before}, nil
+	return &sqliteConn{inner: inner, file: c.file, id: before, open: open}, nil
 }
 
 func (c *sqliteConnector) Driver() driver.Driver { return c.inner.Driver() }
@@ -121,6 +161,7 @@ type sqliteConn struct {
 	inner sqliteDriverConn
 	file  *sqliteFile
 	id    os.FileInfo
+	open  *openFile // released when the connection closes
 }
 
 // check fails when the path no longer names this connection's file.
@@ -146,7 +187,11 @@ func (c *sqliteConn) PrepareContext(ctx context.Context, q string) (driver.Stmt,
 	return c.inner.PrepareContext(ctx, q)
 }
 
-func (c *sqliteConn) Close() error { return c.inner.Close() }
+func (c *sqliteConn) Close() error {
+	err := c.inner.Close()
+	releaseFile(c.open)
+	return err
+}
 
 func (c *sqliteConn) Begin() (driver.Tx, error) {
 	return c.BeginTx(context.Background(), driver.TxOptions{})

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,7 +21,7 @@ func TestSQLiteFileMovedAway(t *testing.T) {
 	defer cancel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "ade.sqlite")
-	s, err := Open(ctx, "sqlite:///"+path, Options{})
+	s, err := Open(ctx, "sqlite:///"+path, Options{Create: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +75,7 @@ func TestSQLiteFileReplaced(t *testing.T) {
 	defer cancel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "ade.sqlite")
-	s, err := Open(ctx, "sqlite:///"+path, Options{})
+	s, err := Open(ctx, "sqlite:///"+path, Options{Create: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,5 +93,58 @@ func TestSQLiteFileReplaced(t *testing.T) {
 	_, err = s.Queries().CountRunsByStatus(ctx)
 	if err == nil || errors.Is(err, ErrDatabaseFileGone) {
 		t.Fatalf("read from the replacement: %v, want the new (empty) database's own error", err)
+	}
+}
+
+// TestSQLiteMissingFileIsNotCreated: without Create a missing file is
+// ErrNoDatabase naming the path and where it came from, and neither the
+// file nor its folder appears; with Create both are made.
+func TestSQLiteMissingFileIsNotCreated(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dataDir := filepath.Join(t.TempDir(), "data")
+	path := filepath.Join(dataDir, "db", "ade.sqlite")
+	for _, url := range []string{"", "sqlite:///" + filepath.ToSlash(path)} {
+		_, err := Open(ctx, url, Options{DataDir: dataDir})
+		if !errors.Is(err, ErrNoDatabase) {
+			t.Fatalf("open %q of a missing file: %v, want ErrNoDatabase", url, err)
+		}
+		for _, want := range []string{path, "migrate up"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("open %q: error %q does not mention %q", url, err, want)
+			}
+		}
+		if _, err := os.Stat(dataDir); !os.IsNotExist(err) {
+			t.Fatalf("open %q without Create made %s: %v", url, dataDir, err)
+		}
+	}
+	_, err := Open(ctx, "", Options{DataDir: dataDir})
+	if !strings.Contains(err.Error(), "ADE_WORKER_DATA_DIR") {
+		t.Errorf("the default database's error does not say it came from ADE_WORKER_DATA_DIR: %v", err)
+	}
+
+	s, err := Open(ctx, "", Options{DataDir: dataDir, Create: true})
+	if err != nil {
+		t.Fatalf("open with Create: %v", err)
+	}
+	defer s.Close()
+	if _, err := s.MigrateUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Probe(ctx); err != nil {
+		t.Fatalf("probe of the created database: %v", err)
+	}
+}
+
+// TestSQLiteRelativeURLSaysSo: sqlite:/// with a relative path names the
+// working directory in its error, the usual slip being one slash too few.
+func TestSQLiteRelativeURLSaysSo(t *testing.T) {
+	t.Chdir(t.TempDir())
+	_, err := Open(context.Background(), "sqlite:///etc/ade-missing.sqlite", Options{})
+	if !errors.Is(err, ErrNoDatabase) || !strings.Contains(err.Error(), "relative to the working directory") {
+		t.Fatalf("open of a relative missing path: %v", err)
+	}
+	if _, err := os.Stat("etc"); !os.IsNotExist(err) {
+		t.Fatalf("a folder was made in the working directory: %v", err)
 	}
 }

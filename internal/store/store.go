@@ -8,10 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -49,6 +47,11 @@ type Options struct {
 	// capped at maxConnLifetime, below Azure SQL's idle cut-off; zero means
 	// the cap.
 	PoolRecycle time.Duration
+	// Create makes a SQLite file that does not exist yet, and its folder.
+	// Without it a missing file is ErrNoDatabase: only creating the schema
+	// (migrate up, ADE_WORKER_AUTO_CREATE_SCHEMA) makes a new database, so a
+	// wrong path is reported instead of becoming an empty database.
+	Create bool
 }
 
 // Store is an open database.
@@ -71,9 +74,6 @@ type Store struct {
 	counter *StatementCounter
 	// stmts holds prepared statements (SQLite files only; nil otherwise).
 	stmts *stmtCache
-	// ckpt runs WAL checkpoints beside the write path (SQLite files in WAL
-	// mode only; nil otherwise).
-	ckpt *checkpointer
 }
 
 // Open parses rawURL (ADE_DATABASE_URL), connects and pings. The error
@@ -82,6 +82,10 @@ func Open(ctx context.Context, rawURL string, o Options) (*Store, error) {
 	t, err := ParseURL(rawURL, o.DataDir)
 	if err != nil {
 		return nil, err
+	}
+	if t.Dialect == SQLite && o.DataDir != "" && samePath(t.SQLitePath, defaultSQLitePath(o.DataDir)) {
+		// The settings fill an unset ADE_DATABASE_URL in with this path.
+		t.Origin = defaultSQLiteOrigin
 	}
 	return OpenTarget(ctx, t, o)
 }
@@ -115,17 +119,6 @@ func OpenTarget(ctx context.Context, t Target, o Options) (*Store, error) {
 		// Not for :memory:, whose single connection a transaction holds:
 		// a statement prepared during it would wait for that connection.
 		s.stmts = newStmtCache(sqldb)
-		if walMode(o) {
-			// Its own connection waits for a lock only briefly: it may
-			// hold this process's write lock while it waits.
-			cdb, err := openSQLiteWith(t, o, restartBusyWait, 1)
-			if err != nil {
-				s.stmts.close()
-				_ = sqldb.Close()
-				return nil, fmt.Errorf("open database %s: %w", t.Redacted, err)
-			}
-			s.ckpt = newCheckpointer(s, cdb)
-		}
 	}
 	var conn db.DBTX = countingDBTX{inner: s.pooled(), n: s.counter}
 	if t.Dialect == MSSQL {
@@ -146,62 +139,45 @@ func (s *Store) queriesOn(conn db.DBTX) *db.Queries {
 	return db.New(conn)
 }
 
+// openSQLite opens the SQLite database of t.
+//
+// Once a connection is open, nothing but SQLite itself may open or close
+// the database file, its -wal or its -shm: POSIX locks belong to the
+// process, and closing any descriptor of a file drops every lock the
+// process holds on it. Another process (the API, the sqlite3 shell) would
+// then believe itself alone, checkpoint and delete the WAL under this
+// one's feet. So the file is only ever looked at with stat, and a new file
+// is made by SQLite (createSQLite), before any connection of this store.
 func openSQLite(t Target, o Options) (*sql.DB, error) {
-	return openSQLiteWith(t, o, o.SQLiteBusyTimeout, 8)
-}
-
-// openSQLiteWith opens t with at most conns connections that wait busy for
-// another connection's lock (zero: 30s).
-func openSQLiteWith(t Target, o Options, busy time.Duration, conns int) (*sql.DB, error) {
-	journal := orDefault(o.SQLiteJournalMode, "WAL")
-	syncMode := orDefault(o.SQLiteSynchronous, "NORMAL")
+	busy := o.SQLiteBusyTimeout
 	if busy <= 0 {
 		busy = 30 * time.Second
 	}
-	path := t.SQLitePath
-	memory := path == ":memory:"
-	if !memory {
-		abs, err := filepath.Abs(path)
-		if err != nil {
-			return nil, err
-		}
-		path = abs
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			return nil, fmt.Errorf("create database folder: %w", err)
-		}
+	if t.SQLitePath == ":memory:" {
+		return sqliteMemory(fmt.Sprintf("file::memory:?_txlock=immediate&_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)", busy.Milliseconds()))
+	}
+	path, err := filepath.Abs(t.SQLitePath)
+	if err != nil {
+		return nil, err
+	}
+	if err := ensureSQLiteFile(path, t, o.Create); err != nil {
+		return nil, err
 	}
 	// _txlock=immediate makes every BeginTx a BEGIN IMMEDIATE: the write lock
 	// is taken before the first read, so a transaction never has to upgrade
 	// a stale read snapshot (SQLITE_BUSY_SNAPSHOT, which no timeout retries).
-	dsn := fmt.Sprintf("file:%s?_txlock=immediate&_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)&_pragma=synchronous(%s)",
-		path, busy.Milliseconds(), syncMode)
-	if memory {
-		dsn = fmt.Sprintf("file::memory:?_txlock=immediate&_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)", busy.Milliseconds())
-		return sqliteMemory(dsn)
-	}
-	// The file is created here, once; connections open it without create
-	// and only while it is still the file they opened (see sqliteFile).
-	dsn += fmt.Sprintf("&_pragma=journal_mode(%s)&mode=rw", journal)
-	if walMode(o) {
-		// The checkpointer runs them; this is its backstop.
-		dsn += fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)", walBackstopPages)
-	}
-	if err := createIfMissing(path); err != nil {
-		return nil, err
-	}
+	// mode=rw opens without create: connections use the file only while it
+	// is still the one they opened (see sqliteFile).
+	dsn := fmt.Sprintf("file:%s?mode=rw&_txlock=immediate&_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)&_pragma=synchronous(%s)&_pragma=journal_mode(%s)",
+		path, busy.Milliseconds(), orDefault(o.SQLiteSynchronous, "NORMAL"), orDefault(o.SQLiteJournalMode, "WAL"))
 	connector, err := (&sqliteFile{path: path}).connector(dsn)
 	if err != nil {
 		return nil, err
 	}
 	sqldb := sql.OpenDB(connector)
-	sqldb.SetMaxOpenConns(conns)
-	sqldb.SetMaxIdleConns(conns)
+	sqldb.SetMaxOpenConns(8)
+	sqldb.SetMaxIdleConns(8)
 	return sqldb, nil
-}
-
-// walMode says whether a SQLite file opened with o is in WAL mode.
-func walMode(o Options) bool {
-	return strings.EqualFold(orDefault(o.SQLiteJournalMode, "WAL"), "WAL")
 }
 
 func sqliteMemory(dsn string) (*sql.DB, error) {
@@ -212,6 +188,13 @@ func sqliteMemory(dsn string) (*sql.DB, error) {
 	// Every connection to :memory: is its own empty database.
 	sqldb.SetMaxOpenConns(1)
 	return sqldb, nil
+}
+
+// samePath reports whether a and b name the same path once made absolute.
+func samePath(a, b string) bool {
+	absA, errA := filepath.Abs(a)
+	absB, errB := filepath.Abs(b)
+	return errA == nil && errB == nil && absA == absB
 }
 
 func openMSSQL(t Target, o Options) (*sql.DB, error) {
@@ -337,7 +320,6 @@ func (s *Store) Statements() int64 { return s.counter.Load() }
 
 // Close closes the pool.
 func (s *Store) Close() error {
-	s.ckpt.close()
 	s.writeMu.Lock()
 	s.dropWriteConn()
 	s.writeMu.Unlock()
@@ -381,7 +363,6 @@ func (s *Store) tx(ctx context.Context, fn func(q *db.Queries) error) error {
 		s.dropWriteConn()
 		return fmt.Errorf("commit: %w", err)
 	}
-	s.ckpt.committed()
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 )
@@ -28,7 +29,16 @@ type Target struct {
 	// Redacted is the URL with any password replaced by "***": the only form
 	// that may appear in logs and errors.
 	Redacted string
+	// Origin says where SQLitePath came from, for messages about the file.
+	Origin string
 }
+
+// defaultSQLiteOrigin is the Origin of the default database's path.
+const defaultSQLiteOrigin = "the default database, db/ade.sqlite under ADE_WORKER_DATA_DIR"
+
+// defaultSQLitePath is the database file used when ADE_DATABASE_URL is
+// unset.
+func defaultSQLitePath(dataDir string) string { return filepath.Join(dataDir, "db", "ade.sqlite") }
 
 // ErrUnknownScheme reports a database URL this worker cannot open.
 var ErrUnknownScheme = errors.New("unsupported database URL scheme")
@@ -47,8 +57,8 @@ var ErrUnknownScheme = errors.New("unsupported database URL scheme")
 func ParseURL(raw, dataDir string) (Target, error) {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
-		p := filepath.Join(dataDir, "db", "ade.sqlite")
-		return Target{Dialect: SQLite, SQLitePath: p, Redacted: "sqlite:///" + filepath.ToSlash(p)}, nil
+		p := defaultSQLitePath(dataDir)
+		return Target{Dialect: SQLite, SQLitePath: p, Redacted: "sqlite:///" + filepath.ToSlash(p), Origin: defaultSQLiteOrigin}, nil
 	}
 	scheme, rest, ok := strings.Cut(raw, "://")
 	if !ok {
@@ -106,8 +116,21 @@ func parseSQLite(rest, redacted string) (Target, error) {
 	if p, err := url.PathUnescape(path); err == nil {
 		path = p
 	}
-	return Target{Dialect: SQLite, SQLitePath: filepath.FromSlash(path), Redacted: redacted}, nil
+	if runtime.GOOS == "windows" && windowsDrive.MatchString(path) {
+		// sqlite:////C:/data/ade.sqlite: the slash before the drive letter
+		// is the URL's, not the path's.
+		path = path[1:]
+	}
+	origin := "ADE_DATABASE_URL"
+	if !filepath.IsAbs(filepath.FromSlash(path)) && !strings.HasPrefix(path, "/") {
+		origin = "ADE_DATABASE_URL, a path relative to the working directory: sqlite:/// is followed by a relative path, sqlite://// by an absolute one"
+	}
+	return Target{Dialect: SQLite, SQLitePath: filepath.FromSlash(path), Redacted: redacted, Origin: origin}, nil
 }
+
+// windowsDrive matches "/C:/...", an absolute Windows path written after
+// an absolute URL's slash.
+var windowsDrive = regexp.MustCompile(`^/[A-Za-z]:[/\\]`)
 
 // parseSQLAlchemyMSSQL maps a SQLAlchemy SQL Server URL onto go-mssqldb's
 // sqlserver:// form. Encryption is on unless the URL turns it off.

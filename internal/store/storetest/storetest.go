@@ -61,7 +61,7 @@ func openSQLite(t testing.TB, path string) *store.Store {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	s, err := store.Open(ctx, "sqlite:///"+filepath.ToSlash(path), store.Options{})
+	s, err := store.Open(ctx, "sqlite:///"+filepath.ToSlash(path), store.Options{Create: true})
 	if err != nil {
 		t.Fatalf("open sqlite: %v", err)
 	}
