@@ -9,7 +9,3 @@ type RunCursor = runCursor
 func (w *Worker) GCPass(ctx context.Context, runs *RunCursor) (GCReport, error) {
 	return w.gc(ctx, false, runs)
 }
-
-// WakeByPolling makes w read data_version on a timer instead of watching
-// the database's folder, as it does where inotify is not available.
-func WakeByPolling(w *Worker) { w.wakeByPolling = true }

@@ -58,11 +58,6 @@ type Worker struct {
 	acking   atomic.Int64
 	finished chan struct{}
 	wake     chan struct{}
-	// armWake carries the loop's requests to watch for commits (SQLite
-	// with inotify; nil otherwise).
-	armWake chan struct{}
-	// wakeByPolling skips the watch (tests of the fallback).
-	wakeByPolling bool
 	hardStop      chan struct{}
 	hardOnce      sync.Once
 	// jobs stops a job whose row this worker claimed again.
@@ -163,7 +158,7 @@ func (w *Worker) Run(ctx context.Context, o RunOptions) error {
 	// one, so it polls instead.
 	if w.st.Dialect() == store.SQLite && !w.st.InMemory() {
 		watchers.Add(1)
-		w.startWake(watchCtx, watchers.Done)
+		go func() { defer watchers.Done(); w.watchDataVersion(watchCtx) }()
 	}
 	if w.cfg.EnableGC {
 		watchers.Add(1)
