@@ -58,8 +58,8 @@ type Worker struct {
 	acking   atomic.Int64
 	finished chan struct{}
 	wake     chan struct{}
-	hardStop      chan struct{}
-	hardOnce      sync.Once
+	hardStop chan struct{}
+	hardOnce sync.Once
 	// jobs stops a job whose row this worker claimed again.
 	jobs jobTracker
 	// acks group-commits run acks (see ackRun).
