@@ -54,10 +54,8 @@ func TestContention(t *testing.T) {
 	t.Logf("runs per worker: %v", perWorker)
 
 	// Markers: one per attempt, and no overlap within a run.
-	byRun := map[string][]execution{}
-	for _, x := range f.executions() {
-		byRun[strings.TrimPrefix(x.name, "run-")] = append(byRun[strings.TrimPrefix(x.name, "run-")], x)
-	}
+	f.checkNoOverlap(ids)
+	byRun := f.executionsByRun()
 	retried := 0
 	for _, id := range ids {
 		xs := byRun[id]
@@ -66,12 +64,6 @@ func TestContention(t *testing.T) {
 		}
 		if attempts[id] > 1 {
 			retried++
-		}
-		for i := 1; i < len(xs); i++ {
-			if !xs[i].start.After(xs[i-1].end) {
-				t.Errorf("run %s: executions overlap: pid %d [%s, %s] and pid %d started %s", id,
-					xs[i-1].pid, xs[i-1].start.Format(time.StampMicro), xs[i-1].end.Format(time.StampMicro), xs[i].pid, xs[i].start.Format(time.StampMicro))
-			}
 		}
 		for _, x := range xs {
 			if !x.finished {

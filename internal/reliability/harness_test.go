@@ -372,6 +372,33 @@ func (f *fixture) executions() []execution {
 	return out
 }
 
+// executionsByRun groups the engine executions by run id.
+func (f *fixture) executionsByRun() map[string][]execution {
+	f.t.Helper()
+	byRun := map[string][]execution{}
+	for _, x := range f.executions() {
+		id := strings.TrimPrefix(x.name, "run-")
+		byRun[id] = append(byRun[id], x)
+	}
+	return byRun
+}
+
+// checkNoOverlap fails when two executions of one of the runs overlapped:
+// each must start after the last sign of life of the one before it.
+func (f *fixture) checkNoOverlap(ids []string) {
+	f.t.Helper()
+	byRun := f.executionsByRun()
+	for _, id := range ids {
+		xs := byRun[id]
+		for i := 1; i < len(xs); i++ {
+			if !xs[i].start.After(xs[i-1].end) {
+				f.t.Errorf("run %s: executions overlap: pid %d [%s, %s] and pid %d started %s", id,
+					xs[i-1].pid, xs[i-1].start.Format(time.StampMicro), xs[i-1].end.Format(time.StampMicro), xs[i].pid, xs[i].start.Format(time.StampMicro))
+			}
+		}
+	}
+}
+
 // pidAlive reports whether pid is a live (not zombie) process.
 func pidAlive(pid int) bool {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
