@@ -486,7 +486,7 @@ SELECT id, workspace_id, configuration_id, input_document_id, input_sheet_names,
 FROM runs
 WHERE id = @p1;`,
 	},
-	// sql/queries/mssql/results.sql:109
+	// sql/queries/mssql/results.sql:88
 	getRunMetrics: {
 		name: "GetRunMetrics",
 		text: `-- name: GetRunMetrics :one
@@ -545,18 +545,6 @@ INSERT INTO runs (
     COALESCE(CAST(@p9 AS DATETIME2), SYSUTCDATETIME())
 );`,
 	},
-	// sql/queries/mssql/results.sql:88
-	insertRunField: {
-		name: "InsertRunField",
-		text: `-- name: InsertRunField :exec
--- One field. The worker uses it on SQLite only (row by row there is cheaper
--- than JSON); on SQL Server it sends the JSON chunks above.
-INSERT INTO run_fields (
-    run_id, field, label, detected, best_mapping_score, occurrences_tables, occurrences_columns
-) VALUES (
-    @p1, @p2, @p3, @p4, @p5, @p6, @p7
-);`,
-	},
 	// sql/queries/mssql/results.sql:45
 	insertRunFields: {
 		name: "InsertRunFields",
@@ -599,21 +587,6 @@ INSERT INTO run_metrics (
     @p17, @p18, @p19, @p20,
     @p21, @p22, @p23,
     @p24, @p25
-);`,
-	},
-	// sql/queries/mssql/results.sql:97
-	insertRunTableColumn: {
-		name: "InsertRunTableColumn",
-		text: `-- name: InsertRunTableColumn :exec
--- One table column; see InsertRunField.
-INSERT INTO run_table_columns (
-    run_id, workbook_index, workbook_name, sheet_index, sheet_name, table_index,
-    column_index, header_raw, header_normalized, non_empty_cells, mapping_status,
-    mapped_field, mapping_score, mapping_method, unmapped_reason
-) VALUES (
-    @p1, @p2, @p3, @p4, @p5, @p6,
-    @p7, @p8, @p9, @p10, @p11,
-    @p12, @p13, @p14, @p15
 );`,
 	},
 	// sql/queries/mssql/results.sql:62
@@ -690,7 +663,7 @@ WHERE e.status IN (N'ready', N'failed')
   )
 ORDER BY e.id;`,
 	},
-	// sql/queries/mssql/results.sql:121
+	// sql/queries/mssql/results.sql:100
 	listRunFields: {
 		name: "ListRunFields",
 		text: `-- name: ListRunFields :many
@@ -699,7 +672,7 @@ FROM run_fields
 WHERE run_id = @p1
 ORDER BY field;`,
 	},
-	// sql/queries/mssql/results.sql:127
+	// sql/queries/mssql/results.sql:106
 	listRunTableColumns: {
 		name: "ListRunTableColumns",
 		text: `-- name: ListRunTableColumns :many

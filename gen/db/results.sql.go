@@ -87,41 +87,6 @@ func (q *Queries) GetRunMetrics(ctx context.Context, runID string) (RunMetric, e
 	return i, err
 }
 
-const insertRunField = `-- name: InsertRunField :exec
-INSERT INTO run_fields (
-    run_id, field, label, detected, best_mapping_score, occurrences_tables, occurrences_columns
-) VALUES (
-    ?1, ?2, ?3, ?4, ?5, ?6, ?7
-)
-`
-
-type InsertRunFieldParams struct {
-	RunID              string
-	Field              string
-	Label              sql.NullString
-	Detected           bool
-	BestMappingScore   sql.NullFloat64
-	OccurrencesTables  int64
-	OccurrencesColumns int64
-}
-
-// One field. On SQLite the worker inserts row by row through this prepared
-// statement: in-process, a row costs a bind and a step, about half of what
-// unpacking the same row from JSON costs. SQL Server takes the JSON chunks
-// above instead (a row per round trip would be far slower there).
-func (q *Queries) InsertRunField(ctx context.Context, arg InsertRunFieldParams) error {
-	_, err := q.db.ExecContext(ctx, insertRunField,
-		arg.RunID,
-		arg.Field,
-		arg.Label,
-		arg.Detected,
-		arg.BestMappingScore,
-		arg.OccurrencesTables,
-		arg.OccurrencesColumns,
-	)
-	return err
-}
-
 const insertRunFields = `-- name: InsertRunFields :exec
 INSERT INTO run_fields (
     run_id, field, label, detected, best_mapping_score, occurrences_tables, occurrences_columns
@@ -227,58 +192,6 @@ func (q *Queries) InsertRunMetrics(ctx context.Context, arg InsertRunMetricsPara
 		arg.FieldCountNotDetected,
 		arg.CellCountTotal,
 		arg.CellCountNonEmpty,
-	)
-	return err
-}
-
-const insertRunTableColumn = `-- name: InsertRunTableColumn :exec
-INSERT INTO run_table_columns (
-    run_id, workbook_index, workbook_name, sheet_index, sheet_name, table_index,
-    column_index, header_raw, header_normalized, non_empty_cells, mapping_status,
-    mapped_field, mapping_score, mapping_method, unmapped_reason
-) VALUES (
-    ?1, ?2, ?3, ?4, ?5, ?6,
-    ?7, ?8, ?9, ?10, ?11,
-    ?12, ?13, ?14, ?15
-)
-`
-
-type InsertRunTableColumnParams struct {
-	RunID            string
-	WorkbookIndex    int64
-	WorkbookName     sql.NullString
-	SheetIndex       int64
-	SheetName        sql.NullString
-	TableIndex       int64
-	ColumnIndex      int64
-	HeaderRaw        sql.NullString
-	HeaderNormalized sql.NullString
-	NonEmptyCells    int64
-	MappingStatus    string
-	MappedField      sql.NullString
-	MappingScore     sql.NullFloat64
-	MappingMethod    sql.NullString
-	UnmappedReason   sql.NullString
-}
-
-// One table column; see InsertRunField.
-func (q *Queries) InsertRunTableColumn(ctx context.Context, arg InsertRunTableColumnParams) error {
-	_, err := q.db.ExecContext(ctx, insertRunTableColumn,
-		arg.RunID,
-		arg.WorkbookIndex,
-		arg.WorkbookName,
-		arg.SheetIndex,
-		arg.SheetName,
-		arg.TableIndex,
-		arg.ColumnIndex,
-		arg.HeaderRaw,
-		arg.HeaderNormalized,
-		arg.NonEmptyCells,
-		arg.MappingStatus,
-		arg.MappedField,
-		arg.MappingScore,
-		arg.MappingMethod,
-		arg.UnmappedReason,
 	)
 	return err
 }

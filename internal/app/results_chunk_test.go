@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"reflect"
 	"testing"
 
 	"github.com/ade-dev/ade-worker/gen/db"
@@ -18,15 +17,13 @@ func TestResultsInsertedInChunks(t *testing.T) {
 	w, st, e := benchWorker(t, "/bin/true")
 	ctx := context.Background()
 	s := benchSummary(t, nfields, ncolumns)
-	enc, err := encodeResults("x", s, true)
+	enc, err := encodeResults("x", s)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(enc.fields) != 3 || len(enc.columns) != 2 {
 		t.Fatalf("encoded %d field chunks and %d column chunks, want 3 and 2", len(enc.fields), len(enc.columns))
 	}
-	// The worker under test writes them as SQL Server does: chunk by chunk.
-	w.resultsAsJSON = true
 	c, err := w.claim(ctx)
 	if err != nil || c.run == nil {
 		t.Fatalf("claim: %+v, %v (enqueued %s)", c, err, e.RunID)
@@ -52,10 +49,10 @@ func TestResultsInsertedInChunks(t *testing.T) {
 	}
 }
 
-// Fields and table columns inserted row by row (SQLite's way) are stored
-// exactly as the JSON chunks SQL Server's way stores them: same rows, same
-// NULLs, same values, from a summary that has both.
-func TestResultRowsAndJSONChunksStoreTheSame(t *testing.T) {
+// Fields and table columns go through JSON and come out as the summary
+// had them: the same rows, NULLs where a value was absent, a score of 0
+// kept as 0, text beyond ASCII unchanged.
+func TestResultsStoreTheSummarysValues(t *testing.T) {
 	label, reason, name := "Name — ünïcode", "no header", "book.xlsx"
 	score, zero := 0.25, 0.0
 	s := &results.Summary{
@@ -70,44 +67,34 @@ func TestResultRowsAndJSONChunksStoreTheSame(t *testing.T) {
 			{WorkbookIndex: 0, SheetIndex: 1, TableIndex: 2, ColumnIndex: 1, MappingStatus: "unmapped", UnmappedReason: &reason},
 		},
 	}
-	stored := map[bool][2]any{}
-	for _, asJSON := range []bool{false, true} {
-		w, st, e := benchWorker(t, "/bin/true")
-		w.resultsAsJSON = asJSON
-		ctx := context.Background()
-		c, err := w.claim(ctx)
-		if err != nil || c.run == nil {
-			t.Fatalf("claim: %+v, %v (enqueued %s)", c, err, e.RunID)
-		}
-		if n, err := w.ackRun(ctx, w.log, resultRows(s), w.succeededAck(ctx, *c.run, benchOutcome(s))); err != nil || n != 1 {
-			t.Fatalf("ack (JSON %t): %d rows, %v", asJSON, n, err)
-		}
-		fields, cols := storedResults(t, st, c.run.ID)
-		for i := range fields {
-			fields[i].RunID = ""
-		}
-		for i := range cols {
-			cols[i].RunID = ""
-		}
-		if len(fields) != 3 || len(cols) != 2 {
-			t.Fatalf("JSON %t: stored %d fields and %d columns, want 3 and 2", asJSON, len(fields), len(cols))
-		}
-		if f := fields[0]; f.Field != "missing" || f.Label.Valid || f.Detected || f.BestMappingScore.Valid {
-			t.Errorf("JSON %t: field without label or score stored as %+v", asJSON, f)
-		}
-		if f := fields[1]; f.Field != "name" || f.Label.String != label || !f.Detected || f.BestMappingScore.Float64 != score || f.OccurrencesColumns != 3 {
-			t.Errorf("JSON %t: field stored as %+v", asJSON, f)
-		}
-		if f := fields[2]; !f.BestMappingScore.Valid || f.BestMappingScore.Float64 != 0 {
-			t.Errorf("JSON %t: a score of 0 stored as %+v", asJSON, f.BestMappingScore)
-		}
-		if c := cols[1]; c.MappingStatus != "unmapped" || c.UnmappedReason.String != reason || c.MappedField.Valid || c.WorkbookName.Valid {
-			t.Errorf("JSON %t: unmapped column stored as %+v", asJSON, c)
-		}
-		stored[asJSON] = [2]any{fields, cols}
+	w, st, e := benchWorker(t, "/bin/true")
+	ctx := context.Background()
+	c, err := w.claim(ctx)
+	if err != nil || c.run == nil {
+		t.Fatalf("claim: %+v, %v (enqueued %s)", c, err, e.RunID)
 	}
-	if !reflect.DeepEqual(stored[false], stored[true]) {
-		t.Errorf("row by row and JSON chunks stored different rows:\n rows: %+v\n JSON: %+v", stored[false], stored[true])
+	if n, err := w.ackRun(ctx, w.log, resultRows(s), w.succeededAck(ctx, *c.run, benchOutcome(s))); err != nil || n != 1 {
+		t.Fatalf("ack: %d rows, %v", n, err)
+	}
+	fields, cols := storedResults(t, st, c.run.ID)
+	if len(fields) != 3 || len(cols) != 2 {
+		t.Fatalf("stored %d fields and %d columns, want 3 and 2", len(fields), len(cols))
+	}
+	if f := fields[0]; f.Field != "missing" || f.Label.Valid || f.Detected || f.BestMappingScore.Valid {
+		t.Errorf("field without label or score stored as %+v", f)
+	}
+	if f := fields[1]; f.Field != "name" || f.Label.String != label || !f.Detected || f.BestMappingScore.Float64 != score || f.OccurrencesColumns != 3 {
+		t.Errorf("field stored as %+v", f)
+	}
+	if f := fields[2]; !f.BestMappingScore.Valid || f.BestMappingScore.Float64 != 0 {
+		t.Errorf("a score of 0 stored as %+v", f.BestMappingScore)
+	}
+	if c := cols[0]; c.WorkbookName.String != name || c.HeaderRaw.String != label || c.NonEmptyCells != 7 || c.MappedField.String != label ||
+		c.MappingScore.Float64 != score || c.SheetIndex != 1 || c.TableIndex != 2 || c.SheetName.Valid {
+		t.Errorf("mapped column stored as %+v", c)
+	}
+	if c := cols[1]; c.MappingStatus != "unmapped" || c.UnmappedReason.String != reason || c.MappedField.Valid || c.WorkbookName.Valid {
+		t.Errorf("unmapped column stored as %+v", c)
 	}
 }
 

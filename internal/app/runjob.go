@@ -424,7 +424,7 @@ func (w *Worker) finishRun(ctx context.Context, run claimedRun, out runOutcome, 
 // results are encoded here, before the ack waits for the write lock.
 func (w *Worker) succeededAck(ctx context.Context, run claimedRun, out runOutcome) func(q *db.Queries) (int64, error) {
 	exit := out.exitParam()
-	res, encErr := encodeResults(run.ID, out.summary, w.resultsAsJSON)
+	res, encErr := encodeResults(run.ID, out.summary)
 	return func(q *db.Queries) (int64, error) {
 		if encErr != nil {
 			return 0, encErr
@@ -472,19 +472,16 @@ func (w *Worker) afterAck(n int64, err error, outcome string, log *slog.Logger) 
 const columnChunk = 1000
 
 // encodedResults are a summary's rows as the insert statements take them:
-// fields and columns either as JSON chunks or as the rows themselves.
+// fields and columns as JSON arrays, unpacked by the database (json_each on
+// SQLite, OPENJSON on SQL Server), one statement per chunk.
 type encodedResults struct {
 	metrics *db.InsertRunMetricsParams
 	fields  []string // JSON arrays of at most columnChunk rows each
 	columns []string // JSON arrays of at most columnChunk rows
-	// rows holds the summary when its fields and columns are inserted row
-	// by row instead.
-	rows *results.Summary
 }
 
-// encodeResults encodes s's rows for writeResults (nil s: none), as JSON
-// chunks when asJSON, else keeping them as rows.
-func encodeResults(runID string, s *results.Summary, asJSON bool) (encodedResults, error) {
+// encodeResults encodes s's rows for writeResults (nil s: none).
+func encodeResults(runID string, s *results.Summary) (encodedResults, error) {
 	var e encodedResults
 	if s == nil {
 		return e, nil
@@ -492,10 +489,6 @@ func encodeResults(runID string, s *results.Summary, asJSON bool) (encodedResult
 	if s.Metrics != nil {
 		p := metricsParams(runID, s.Metrics)
 		e.metrics = &p
-	}
-	if !asJSON {
-		e.rows = s
-		return e, nil
 	}
 	var err error
 	e.fields, err = encodeChunks(s.Fields, func(f results.Field) fieldJSON {
@@ -556,35 +549,6 @@ func writeResults(ctx context.Context, q *db.Queries, runID string, e encodedRes
 	}
 	for _, cols := range e.columns {
 		if err := q.InsertRunTableColumns(ctx, db.InsertRunTableColumnsParams{RunID: runID, Columns: cols}); err != nil {
-			return fmt.Errorf("insert run_table_columns: %w", err)
-		}
-	}
-	if e.rows != nil {
-		return insertResultRows(ctx, q, runID, e.rows)
-	}
-	return nil
-}
-
-// insertResultRows inserts s's fields and table columns one row per
-// statement.
-func insertResultRows(ctx context.Context, q *db.Queries, runID string, s *results.Summary) error {
-	for _, f := range s.Fields {
-		if err := q.InsertRunField(ctx, db.InsertRunFieldParams{
-			RunID: runID, Field: f.Field, Label: str(f.Label), Detected: f.Detected,
-			BestMappingScore: f64(f.BestMappingScore), OccurrencesTables: f.OccurrencesTables,
-			OccurrencesColumns: f.OccurrencesColumns,
-		}); err != nil {
-			return fmt.Errorf("insert run_fields: %w", err)
-		}
-	}
-	for _, c := range s.Columns {
-		if err := q.InsertRunTableColumn(ctx, db.InsertRunTableColumnParams{
-			RunID: runID, WorkbookIndex: c.WorkbookIndex, WorkbookName: str(c.WorkbookName),
-			SheetIndex: c.SheetIndex, SheetName: str(c.SheetName), TableIndex: c.TableIndex,
-			ColumnIndex: c.ColumnIndex, HeaderRaw: str(c.HeaderRaw), HeaderNormalized: str(c.HeaderNormalized),
-			NonEmptyCells: c.NonEmptyCells, MappingStatus: c.MappingStatus, MappedField: str(c.MappedField),
-			MappingScore: f64(c.MappingScore), MappingMethod: str(c.MappingMethod), UnmappedReason: str(c.UnmappedReason),
-		}); err != nil {
 			return fmt.Errorf("insert run_table_columns: %w", err)
 		}
 	}

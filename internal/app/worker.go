@@ -43,11 +43,7 @@ type Worker struct {
 	// engineEnv is engine.ChildEnv(baseEnv), the environment of every
 	// engine run, made once instead of once per run.
 	engineEnv []string
-	// resultsAsJSON sends fields and table columns as JSON arrays, a
-	// statement per chunk (SQL Server, where a statement is a round trip),
-	// rather than row by row through a prepared statement (SQLite).
-	resultsAsJSON bool
-	now           func() time.Time
+	now       func() time.Time
 
 	jobsCtx    context.Context
 	cancelJobs context.CancelCauseFunc
@@ -112,13 +108,10 @@ func New(cfg config.Config, st *store.Store, o Options) (*Worker, error) {
 		metrics:   o.Metrics,
 		baseEnv:   o.Environ,
 		engineEnv: engine.ChildEnv(o.Environ),
-		// In process, a row is a bind and a step: half of what unpacking
-		// it from JSON costs SQLite.
-		resultsAsJSON: st.Dialect() != store.SQLite,
-		now:           time.Now,
-		finished:      make(chan struct{}, 1),
-		wake:          make(chan struct{}, 1),
-		hardStop:      make(chan struct{}),
+		now:       time.Now,
+		finished:  make(chan struct{}, 1),
+		wake:      make(chan struct{}, 1),
+		hardStop:  make(chan struct{}),
 	}
 	w.runJob, w.envJob = w.processRun, w.buildEnvironment
 	w.jobsCtx, w.cancelJobs = context.WithCancelCause(context.Background())

@@ -258,15 +258,13 @@ func TestResultsSurviveMigration3(t *testing.T) {
 		if err := q.InsertRunMetrics(ctx, db.InsertRunMetricsParams{RunID: "run-1", EvaluationOutcome: ns("pass")}); err != nil {
 			return err
 		}
-		if err := q.InsertRunField(ctx, db.InsertRunFieldParams{RunID: "run-1", Field: "email", Label: ns("E-mail"), Detected: true}); err != nil {
+		if err := q.InsertRunFields(ctx, db.InsertRunFieldsParams{RunID: "run-1", Fields: `[{"field":"email","label":"E-mail","detected":true,"occurrences_tables":0,"occurrences_columns":0}]`}); err != nil {
 			return err
 		}
-		for i := range 3 {
-			if err := q.InsertRunTableColumn(ctx, db.InsertRunTableColumnParams{RunID: "run-1", ColumnIndex: int64(i), HeaderRaw: ns(fmt.Sprint("Col ", i)), MappingStatus: "unmapped"}); err != nil {
-				return err
-			}
-		}
-		return nil
+		return q.InsertRunTableColumns(ctx, db.InsertRunTableColumnsParams{RunID: "run-1", Columns: `[
+			{"column_index":0,"header_raw":"Col 0","mapping_status":"unmapped","workbook_index":0,"sheet_index":0,"table_index":0,"non_empty_cells":0},
+			{"column_index":1,"header_raw":"Col 1","mapping_status":"unmapped","workbook_index":0,"sheet_index":0,"table_index":0,"non_empty_cells":0},
+			{"column_index":2,"header_raw":"Col 2","mapping_status":"unmapped","workbook_index":0,"sheet_index":0,"table_index":0,"non_empty_cells":0}]`})
 	})
 	if err != nil {
 		t.Fatal(err)

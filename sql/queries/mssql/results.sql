@@ -85,27 +85,6 @@ FROM OPENJSON(@columns) WITH (
     unmapped_reason   NVARCHAR(1000) '$.unmapped_reason'
 ) AS j;
 
--- name: InsertRunField :exec
--- One field. The worker uses it on SQLite only (row by row there is cheaper
--- than JSON); on SQL Server it sends the JSON chunks above.
-INSERT INTO run_fields (
-    run_id, field, label, detected, best_mapping_score, occurrences_tables, occurrences_columns
-) VALUES (
-    @run_id, @field, @label, @detected, @best_mapping_score, @occurrences_tables, @occurrences_columns
-);
-
--- name: InsertRunTableColumn :exec
--- One table column; see InsertRunField.
-INSERT INTO run_table_columns (
-    run_id, workbook_index, workbook_name, sheet_index, sheet_name, table_index,
-    column_index, header_raw, header_normalized, non_empty_cells, mapping_status,
-    mapped_field, mapping_score, mapping_method, unmapped_reason
-) VALUES (
-    @run_id, @workbook_index, @workbook_name, @sheet_index, @sheet_name, @table_index,
-    @column_index, @header_raw, @header_normalized, @non_empty_cells, @mapping_status,
-    @mapped_field, @mapping_score, @mapping_method, @unmapped_reason
-);
-
 -- name: GetRunMetrics :one
 SELECT run_id, evaluation_outcome,
        evaluation_findings_total, evaluation_findings_info, evaluation_findings_warning, evaluation_findings_error,

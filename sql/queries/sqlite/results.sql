@@ -75,29 +75,6 @@ SELECT @run_id,
        j.value ->> '$.unmapped_reason'
 FROM jsonb_each(CAST(@columns AS TEXT)) AS j;
 
--- name: InsertRunField :exec
--- One field. On SQLite the worker inserts row by row through this prepared
--- statement: in-process, a row costs a bind and a step, about half of what
--- unpacking the same row from JSON costs. SQL Server takes the JSON chunks
--- above instead (a row per round trip would be far slower there).
-INSERT INTO run_fields (
-    run_id, field, label, detected, best_mapping_score, occurrences_tables, occurrences_columns
-) VALUES (
-    @run_id, @field, @label, @detected, @best_mapping_score, @occurrences_tables, @occurrences_columns
-);
-
--- name: InsertRunTableColumn :exec
--- One table column; see InsertRunField.
-INSERT INTO run_table_columns (
-    run_id, workbook_index, workbook_name, sheet_index, sheet_name, table_index,
-    column_index, header_raw, header_normalized, non_empty_cells, mapping_status,
-    mapped_field, mapping_score, mapping_method, unmapped_reason
-) VALUES (
-    @run_id, @workbook_index, @workbook_name, @sheet_index, @sheet_name, @table_index,
-    @column_index, @header_raw, @header_normalized, @non_empty_cells, @mapping_status,
-    @mapped_field, @mapping_score, @mapping_method, @unmapped_reason
-);
-
 -- name: GetRunMetrics :one
 SELECT run_id, evaluation_outcome,
        evaluation_findings_total, evaluation_findings_info, evaluation_findings_warning, evaluation_findings_error,
