@@ -75,7 +75,9 @@ func (w *Worker) loop(ctx context.Context, o RunOptions) error {
 		if w.st.Dialect() == store.MSSQL {
 			wait = max(wait, w.cfg.MSSQLPollInterval)
 		}
-		if w.freeSlots() == 0 {
+		if w.freeSlots() > 0 {
+			w.requestWake()
+		} else {
 			wait = time.Until(nextSweep)
 			if until := time.Until(nextEnsure); until < wait {
 				wait = until

@@ -54,8 +54,13 @@ type Worker struct {
 	acking   atomic.Int64
 	finished chan struct{}
 	wake     chan struct{}
-	hardStop chan struct{}
-	hardOnce sync.Once
+	// armWake carries the loop's requests to watch for commits (SQLite
+	// with a folder watch; nil otherwise).
+	armWake chan struct{}
+	// wakeByPolling skips the folder watch (tests of the timer).
+	wakeByPolling bool
+	hardStop      chan struct{}
+	hardOnce      sync.Once
 	// jobs stops a job whose row this worker claimed again.
 	jobs jobTracker
 	// acks group-commits run acks (see ackRun).
@@ -151,7 +156,7 @@ func (w *Worker) Run(ctx context.Context, o RunOptions) error {
 	// one, so it polls instead.
 	if w.st.Dialect() == store.SQLite && !w.st.InMemory() {
 		watchers.Add(1)
-		go func() { defer watchers.Done(); w.watchDataVersion(watchCtx) }()
+		w.startWake(watchCtx, watchers.Done)
 	}
 	if w.cfg.EnableGC {
 		watchers.Add(1)
