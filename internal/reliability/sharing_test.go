@@ -60,8 +60,10 @@ func TestForeignClientSharesTheFile(t *testing.T) {
 	ids := api.wait(t)
 	f.waitTerminal(2*time.Minute, ids...)
 	checkWorkerFiles(t, w, f.dbPath)
-	w.stop(t)
+	// Before the worker stops: the last process to close the file deletes
+	// the WAL, as it should.
 	wal.check(t)
+	w.stop(t)
 	f.checkSharedOutcome(ids)
 }
 
@@ -106,8 +108,8 @@ func TestWorkersShareTheFileThroughRestarts(t *testing.T) {
 	if answers < 50 || len(failures) > 0 {
 		t.Errorf("/readyz answered %d times, %d of them not 200: %v", answers, len(failures), failures)
 	}
-	f.stopAll()
 	wal.check(t)
+	f.stopAll()
 	f.checkSharedOutcome(ids)
 }
 
