@@ -3,23 +3,17 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"os/signal"
-	"runtime/debug"
-	"sort"
 	"strings"
 	"syscall"
 	"text/tabwriter"
-	"time"
 
-	"github.com/ade-dev/ade-worker/internal/app"
 	"github.com/ade-dev/ade-worker/internal/config"
-	"github.com/ade-dev/ade-worker/internal/paths"
 	"github.com/ade-dev/ade-worker/internal/store"
 )
 
@@ -29,9 +23,6 @@ const (
 	exitFailure = 1
 	exitUsage   = 2 // bad flags or an invalid setting
 )
-
-// version is set at build time with -ldflags "-X main.version=...".
-var version = ""
 
 type command struct {
 	name    string
@@ -291,279 +282,6 @@ func signals(hard func(), log *slog.Logger) (context.Context, func()) {
 	return ctx, func() { signal.Stop(ch); cancel() }
 }
 
-func cmdRun(env *cliEnv, args []string) int {
-	fs := env.flags("run")
-	drain := fs.Bool("drain", false, "exit 0 once nothing is in flight and nothing queued can still be processed")
-	if code, ok := env.parseNoArgs(fs, args); !ok {
-		return code
-	}
-	cfg, log, code := env.setup()
-	if code != 0 {
-		return code
-	}
-	log.Info("effective settings", slog.Any("settings", slog.GroupValue(cfg.Redacted()...)))
-	boot, cancelBoot := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancelBoot()
-	st, code := env.open(boot, cfg, log, cfg.AutoCreateSchema)
-	if code != 0 {
-		return code
-	}
-	defer st.Close()
-	if err := ensureSchema(boot, cfg, st, log); err != nil {
-		fmt.Fprintf(env.stderr, "ade-worker: %v\n", err)
-		return exitFailure
-	}
-	w, err := app.New(cfg, st, app.Options{Logger: log, Environ: env.environ})
-	if err != nil {
-		fmt.Fprintf(env.stderr, "ade-worker: %v\n", err)
-		return exitFailure
-	}
-	ctx, stop := signals(w.StopNow, log)
-	defer stop()
-	if cfg.HTTPAddr != "" {
-		if _, err := w.Serve(ctx, cfg.HTTPAddr); err != nil {
-			fmt.Fprintf(env.stderr, "ade-worker: ADE_WORKER_HTTP_ADDR: %v\n", err)
-			return exitFailure
-		}
-	}
-	if err := w.Run(ctx, app.RunOptions{Drain: *drain}); err != nil {
-		fmt.Fprintf(env.stderr, "ade-worker: %v\n", err)
-		return exitFailure
-	}
-	return exitOK
-}
-
-func cmdMigrate(env *cliEnv, args []string) int {
-	fs := env.flags("migrate")
-	if code, ok := env.parse(fs, args); !ok {
-		return code
-	}
-	if fs.NArg() != 1 || (fs.Arg(0) != "up" && fs.Arg(0) != "down" && fs.Arg(0) != "status") {
-		fs.SetOutput(env.stderr)
-		fs.Usage()
-		return exitUsage
-	}
-	cfg, log, code := env.setup()
-	if code != 0 {
-		return code
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	st, code := env.open(ctx, cfg, log, fs.Arg(0) == "up")
-	if code != 0 {
-		return code
-	}
-	defer st.Close()
-	switch fs.Arg(0) {
-	case "up":
-		applied, err := st.MigrateUp(ctx)
-		if err != nil {
-			fmt.Fprintf(env.stderr, "ade-worker: %v\n", err)
-			return exitFailure
-		}
-		if len(applied) == 0 {
-			fmt.Fprintf(env.stdout, "schema is current (%s)\n", st.Redacted())
-		} else {
-			fmt.Fprintf(env.stdout, "applied migrations %v to %s\n", applied, st.Redacted())
-		}
-	case "down":
-		v, err := st.MigrateDown(ctx)
-		if err != nil {
-			fmt.Fprintf(env.stderr, "ade-worker: %v\n", err)
-			return exitFailure
-		}
-		fmt.Fprintf(env.stdout, "rolled back migration %d on %s\n", v, st.Redacted())
-	case "status":
-		s, err := st.SchemaStatus(ctx)
-		if err != nil {
-			fmt.Fprintf(env.stderr, "ade-worker: %v\n", err)
-			return exitFailure
-		}
-		fmt.Fprintf(env.stdout, "database: %s\ncurrent version: %d\nlatest version: %d\npending: %v\n", st.Redacted(), s.Current, s.Latest, s.Pending)
-		if err := st.CheckSchema(ctx); err != nil {
-			fmt.Fprintf(env.stdout, "state: %v\n", err)
-		} else {
-			fmt.Fprintln(env.stdout, "state: current")
-		}
-	}
-	return exitOK
-}
-
-func cmdGC(env *cliEnv, args []string) int {
-	fs := env.flags("gc")
-	dry := fs.Bool("dry-run", false, "list what would be deleted, delete nothing")
-	asJSON := fs.Bool("json", false, "print the report as JSON")
-	if code, ok := env.parseNoArgs(fs, args); !ok {
-		return code
-	}
-	cfg, log, code := env.setup()
-	if code != 0 {
-		return code
-	}
-	ctx, stop := signals(func() {}, log)
-	defer stop()
-	st, code := env.open(ctx, cfg, log, false)
-	if code != 0 {
-		return code
-	}
-	defer st.Close()
-	if err := st.CheckSchema(ctx); err != nil {
-		fmt.Fprintf(env.stderr, "ade-worker: %v\n", err)
-		return exitFailure
-	}
-	w, err := app.New(cfg, st, app.Options{Logger: log, Environ: env.environ})
-	if err != nil {
-		fmt.Fprintf(env.stderr, "ade-worker: %v\n", err)
-		return exitFailure
-	}
-	rep, err := w.GC(ctx, *dry)
-	if err != nil {
-		fmt.Fprintf(env.stderr, "ade-worker: gc: %v\n", err)
-		return exitFailure
-	}
-	if *asJSON {
-		return env.printJSON(rep)
-	}
-	verb := "deleted"
-	if *dry {
-		verb = "would delete"
-	}
-	fmt.Fprintf(env.stdout, "environments %s: %d %v\nrun folders %s: %d\n", verb, len(rep.EnvironmentsDeleted), rep.EnvironmentsDeleted, verb, len(rep.RunFoldersDeleted))
-	for _, e := range rep.Errors {
-		fmt.Fprintf(env.stderr, "error: %s\n", e)
-	}
-	if len(rep.Errors) > 0 {
-		return exitFailure
-	}
-	return exitOK
-}
-
-func cmdEnqueue(env *cliEnv, args []string) int {
-	fs := env.flags("enqueue")
-	ws := fs.String("workspace", "", "workspace id (required)")
-	cfgDir := fs.String("config-dir", "", "configuration package folder to copy (required)")
-	input := fs.String("input", "", "input document to upload (required)")
-	opts := fs.String("options", "", "runs.run_options, a JSON object")
-	sheets := fs.String("sheets", "", "comma-separated input sheet names")
-	maxAttempts := fs.Int("max-attempts", 0, "runs.max_attempts (default ADE_WORKER_MAX_ATTEMPTS_DEFAULT)")
-	cfgID := fs.String("configuration-id", "", "configuration id (default: derived from workspace and folder)")
-	asJSON := fs.Bool("json", false, "print the ids of every row created as JSON instead of the run id alone")
-	if code, ok := env.parseNoArgs(fs, args); !ok {
-		return code
-	}
-	if *ws == "" || *cfgDir == "" || *input == "" {
-		fmt.Fprintln(env.stderr, "ade-worker enqueue: --workspace, --config-dir and --input are required")
-		return exitUsage
-	}
-	cfg, log, code := env.setup()
-	if code != 0 {
-		return code
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	st, code := env.open(ctx, cfg, log, false)
-	if code != 0 {
-		return code
-	}
-	defer st.Close()
-	if err := ensureSchema(ctx, cfg, st, log); err != nil {
-		fmt.Fprintf(env.stderr, "ade-worker: %v\n", err)
-		return exitFailure
-	}
-	layout, err := paths.New(cfg.DataDir)
-	if err != nil {
-		fmt.Fprintf(env.stderr, "ade-worker: %v\n", err)
-		return exitFailure
-	}
-	var sheetNames []string
-	if *sheets != "" {
-		sheetNames = strings.Split(*sheets, ",")
-	}
-	e, err := app.Enqueue(ctx, st, layout, app.EnqueueRequest{EngineSpec: cfg.EnginePackagePath, MaxAttempts: cfg.MaxAttemptsDefault},
-		app.EnqueueRequest{WorkspaceID: *ws, ConfigDir: *cfgDir, ConfigurationID: *cfgID, InputFile: *input, Options: *opts,
-			InputSheetNames: sheetNames, MaxAttempts: *maxAttempts})
-	if err != nil {
-		fmt.Fprintf(env.stderr, "ade-worker enqueue: %v\n", err)
-		return exitFailure
-	}
-	if *asJSON {
-		return env.printJSON(e)
-	}
-	fmt.Fprintln(env.stdout, e.RunID)
-	return exitOK
-}
-
-func cmdStatus(env *cliEnv, args []string) int {
-	fs := env.flags("status")
-	asJSON := fs.Bool("json", false, "print JSON")
-	if code, ok := env.parseNoArgs(fs, args); !ok {
-		return code
-	}
-	cfg, log, code := env.setup()
-	if code != 0 {
-		return code
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	st, code := env.open(ctx, cfg, log, false)
-	if code != 0 {
-		return code
-	}
-	defer st.Close()
-	// A database never migrated has no tables to count: say what to do
-	// instead of "no such table". One ahead of this binary is still read.
-	if err := st.CheckSchema(ctx); errors.Is(err, store.ErrSchemaBehind) {
-		fmt.Fprintf(env.stderr, "ade-worker status: %v\n", err)
-		return exitFailure
-	}
-	s, err := app.ReadStatus(ctx, st, time.Now())
-	if err != nil {
-		fmt.Fprintf(env.stderr, "ade-worker status: %v\n", err)
-		return exitFailure
-	}
-	if *asJSON {
-		return env.printJSON(s)
-	}
-	out := env.stdout
-	fmt.Fprintf(out, "database: %s (schema %d of %d)\n", s.Database, s.SchemaVersion, s.SchemaLatest)
-	fmt.Fprintf(out, "runs:         %s\n", counts(s.Runs, "queued", "running", "succeeded", "failed"))
-	fmt.Fprintf(out, "environments: %s\n", counts(s.Environments, "queued", "building", "ready", "failed"))
-	if s.OldestQueuedRunID != "" {
-		fmt.Fprintf(out, "oldest queued run: %s, queued %s ago\n", s.OldestQueuedRunID, (time.Duration(s.OldestQueuedAge) * time.Second).Round(time.Second))
-	}
-	if len(s.Leases) > 0 {
-		fmt.Fprintln(out, "\nrunning:")
-		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "RUN\tWORKER\tATTEMPT\tSTARTED\tLEASE EXPIRES")
-		for _, l := range s.Leases {
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s (in %s)\n", l.RunID, l.ClaimedBy, l.Attempt, l.StartedAt.Format(time.RFC3339),
-				l.ExpiresAt.Format(time.RFC3339), (time.Duration(l.ExpiresIn) * time.Second).Round(time.Second))
-		}
-		tw.Flush()
-	}
-	return exitOK
-}
-
-func counts(m map[string]int64, order ...string) string {
-	parts := make([]string, 0, len(m))
-	seen := map[string]bool{}
-	for _, k := range order {
-		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
-		seen[k] = true
-	}
-	var rest []string
-	for k := range m {
-		if !seen[k] {
-			rest = append(rest, k)
-		}
-	}
-	sort.Strings(rest)
-	for _, k := range rest {
-		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
-	}
-	return strings.Join(parts, ", ")
-}
-
 func (env *cliEnv) printJSON(v any) int {
 	enc := json.NewEncoder(env.stdout)
 	enc.SetIndent("", "  ")
@@ -571,58 +289,5 @@ func (env *cliEnv) printJSON(v any) int {
 		fmt.Fprintf(env.stderr, "ade-worker: %v\n", err)
 		return exitFailure
 	}
-	return exitOK
-}
-
-func cmdDemo(env *cliEnv, args []string) int {
-	fs := env.flags("demo")
-	examples := fs.String("examples", "examples", "folder with config-package/ and inputs/")
-	if code, ok := env.parseNoArgs(fs, args); !ok {
-		return code
-	}
-	cfg, _, code := env.setup()
-	if code != 0 {
-		return code
-	}
-	// The demo's own log goes to stderr at WARNING unless asked for more, so
-	// its table stays readable.
-	if !hasVar(env.environ, "ADE_WORKER_LOG_LEVEL") {
-		cfg.LogLevel = slog.LevelWarn
-	}
-	log := newLogger(cfg, env.stderr)
-	if env.process {
-		slog.SetDefault(log)
-	}
-	ctx, stop := signals(func() {}, log)
-	defer stop()
-	if _, err := app.Demo(ctx, cfg, *examples, env.environ, env.stdout, log); err != nil {
-		fmt.Fprintf(env.stderr, "ade-worker demo: %v\n", err)
-		return exitFailure
-	}
-	return exitOK
-}
-
-func hasVar(environ []string, name string) bool {
-	for _, kv := range environ {
-		if strings.HasPrefix(kv, name+"=") {
-			return true
-		}
-	}
-	return false
-}
-
-func cmdVersion(env *cliEnv, args []string) int {
-	fs := env.flags("version")
-	if code, ok := env.parseNoArgs(fs, args); !ok {
-		return code
-	}
-	v := version
-	if v == "" {
-		v = "(devel)"
-		if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-			v = bi.Main.Version
-		}
-	}
-	fmt.Fprintf(env.stdout, "ade-worker %s\n", v)
 	return exitOK
 }

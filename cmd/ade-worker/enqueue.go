@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ade-dev/ade-worker/internal/app"
+	"github.com/ade-dev/ade-worker/internal/paths"
+)
+
+func cmdEnqueue(env *cliEnv, args []string) int {
+	fs := env.flags("enqueue")
+	ws := fs.String("workspace", "", "workspace id (required)")
+	cfgDir := fs.String("config-dir", "", "configuration package folder to copy (required)")
+	input := fs.String("input", "", "input document to upload (required)")
+	opts := fs.String("options", "", "runs.run_options, a JSON object")
+	sheets := fs.String("sheets", "", "comma-separated input sheet names")
+	maxAttempts := fs.Int("max-attempts", 0, "runs.max_attempts (default ADE_WORKER_MAX_ATTEMPTS_DEFAULT)")
+	cfgID := fs.String("configuration-id", "", "configuration id (default: derived from workspace and folder)")
+	asJSON := fs.Bool("json", false, "print the ids of every row created as JSON instead of the run id alone")
+	if code, ok := env.parseNoArgs(fs, args); !ok {
+		return code
+	}
+	if *ws == "" || *cfgDir == "" || *input == "" {
+		fmt.Fprintln(env.stderr, "ade-worker enqueue: --workspace, --config-dir and --input are required")
+		return exitUsage
+	}
+	cfg, log, code := env.setup()
+	if code != 0 {
+		return code
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	st, code := env.open(ctx, cfg, log, false)
+	if code != 0 {
+		return code
+	}
+	defer st.Close()
+	if err := ensureSchema(ctx, cfg, st, log); err != nil {
+		fmt.Fprintf(env.stderr, "ade-worker: %v\n", err)
+		return exitFailure
+	}
+	layout, err := paths.New(cfg.DataDir)
+	if err != nil {
+		fmt.Fprintf(env.stderr, "ade-worker: %v\n", err)
+		return exitFailure
+	}
+	var sheetNames []string
+	if *sheets != "" {
+		sheetNames = strings.Split(*sheets, ",")
+	}
+	e, err := app.Enqueue(ctx, st, layout, app.EnqueueRequest{EngineSpec: cfg.EnginePackagePath, MaxAttempts: cfg.MaxAttemptsDefault},
+		app.EnqueueRequest{WorkspaceID: *ws, ConfigDir: *cfgDir, ConfigurationID: *cfgID, InputFile: *input, Options: *opts,
+			InputSheetNames: sheetNames, MaxAttempts: *maxAttempts})
+	if err != nil {
+		fmt.Fprintf(env.stderr, "ade-worker enqueue: %v\n", err)
+		return exitFailure
+	}
+	if *asJSON {
+		return env.printJSON(e)
+	}
+	fmt.Fprintln(env.stdout, e.RunID)
+	return exitOK
+}
