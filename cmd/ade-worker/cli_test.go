@@ -69,7 +69,6 @@ func newFixture(t *testing.T) *fixture {
 		"ADE_ENGINE_PACKAGE_PATH=" + filepath.Join(repoRoot, "apps", "ade-engine"),
 		"ADE_WORKER_ENABLE_GC=0",
 		"PIP_NO_INDEX=1",
-		"PIP_FIND_LINKS=/usr/share/python-wheels",
 	}
 	return f
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/ade-dev/ade-worker/internal/app"
@@ -14,18 +16,25 @@ func cmdDemo(env *cliEnv, args []string) int {
 	if code, ok := env.parseNoArgs(fs, args); !ok {
 		return code
 	}
-	cfg, _, code := env.setup()
+	cfg, log, code := env.setup()
 	if code != 0 {
 		return code
 	}
-	// The demo's own log goes to stderr at WARNING unless asked for more, so
-	// its table stays readable.
+	// The worker's own log goes to <data dir>/demo/worker.log unless a
+	// level is asked for, so the demo's table, or the one line that says
+	// why there is none, is all the terminal shows.
 	if !hasVar(env.environ, "ADE_WORKER_LOG_LEVEL") {
-		cfg.LogLevel = slog.LevelWarn
-	}
-	log := newLogger(cfg, env.stderr)
-	if env.process {
-		slog.SetDefault(log)
+		path := filepath.Join(cfg.DataDir, "demo", "worker.log")
+		f, err := createLog(path)
+		if err != nil {
+			fmt.Fprintf(env.stderr, "ade-worker demo: %v\n", err)
+			return exitFailure
+		}
+		defer f.Close()
+		log = newLogger(cfg, f)
+		if env.process {
+			slog.SetDefault(log)
+		}
 	}
 	ctx, stop := signals(func() {}, log)
 	defer stop()
@@ -34,6 +43,18 @@ func cmdDemo(env *cliEnv, args []string) int {
 		return exitFailure
 	}
 	return exitOK
+}
+
+// createLog creates (or empties) the file at path, and its folder.
+func createLog(path string) (*os.File, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("create the demo folder: %w", err)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("create the worker log: %w", err)
+	}
+	return f, nil
 }
 
 func hasVar(environ []string, name string) bool {

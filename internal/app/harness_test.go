@@ -48,8 +48,6 @@ var testSQL embed.FS
 const (
 	// workspaceID is the workspace of every test's runs.
 	workspaceID = "5d1f0f5c-7a0e-4d59-9a54-0d6c2b1e7a01"
-	// systemWheels lets pip build the engine with no package index.
-	systemWheels = "/usr/share/python-wheels"
 	// waitLimit bounds every wait of a test: far above what any step takes
 	// on a loaded machine, so only a hang reaches it.
 	waitLimit = 2 * time.Minute
@@ -122,7 +120,8 @@ func copyTree(src, dst string) error {
 
 // subprocessEnviron is what the worker's subprocesses start from: this
 // process's environment without any PIP_ or ADE_ setting of the machine,
-// with pip pointed at the system wheels and no index.
+// and pip with no index and nothing to find: the reference engine and the
+// example configuration build with their own standard-library backend.
 func subprocessEnviron() []string {
 	var env []string
 	for _, kv := range os.Environ() {
@@ -131,7 +130,7 @@ func subprocessEnviron() []string {
 		}
 		env = append(env, kv)
 	}
-	return append(env, "PIP_NO_INDEX=1", "PIP_FIND_LINKS="+systemWheels, "PYTHONDONTWRITEBYTECODE=1")
+	return append(env, "PIP_NO_INDEX=1", "PIP_CONFIG_FILE="+os.DevNull, "PYTHONDONTWRITEBYTECODE=1")
 }
 
 // baseSettings are the worker settings of every test: quick polling and
