@@ -32,9 +32,11 @@ func offlineEnv() []string {
 
 func requireWheels(t *testing.T) {
 	t.Helper()
-	matches, _ := filepath.Glob(filepath.Join(wheelDir, "setuptools-*.whl"))
-	if len(matches) == 0 {
-		t.Skipf("no setuptools wheel in %s: install python3-setuptools-whl and python3-wheel-whl to build venvs offline", wheelDir)
+	// setuptools asks for wheel to build an editable wheel, so both are needed.
+	for _, name := range []string{"setuptools", "wheel"} {
+		if matches, _ := filepath.Glob(filepath.Join(wheelDir, name+"-*.whl")); len(matches) == 0 {
+			t.Skipf("no %s wheel in %s: these tests build setuptools packages offline; install python3-setuptools-whl and python3-wheel-whl", name, wheelDir)
+		}
 	}
 	if _, err := exec.LookPath(DefaultPython); err != nil {
 		t.Skipf("%s is not available: %v", DefaultPython, err)
