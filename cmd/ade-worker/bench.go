@@ -20,16 +20,19 @@ func cmdBench(env *cliEnv, args []string) int {
 	noop := fs.Bool("noop", false, "use an engine that only prints a minimal engine.run.completed, instead of the reference engine")
 	idleRuns := fs.Int("idle-runs", 20, "runs enqueued one at a time into an idle worker to measure idle pickup (0: none)")
 	idleWindow := fs.Duration("idle-window", 10*time.Second, "how long an idle worker's statements are counted")
-	jsonPath := fs.String("json", "", "where the JSON result goes (default bench-results/<engine>-c<C>-n<N>.json)")
+	asJSON := fs.Bool("json", false, "print the result as JSON instead of the table")
+	jsonPath := fs.String("out", "", "where the JSON result is also written (default bench-results/<engine>-c<C>-n<N>.json)")
 	dir := fs.String("dir", "", "where each bench makes its own work folder (default <ADE_WORKER_DATA_DIR>/bench)")
 	keep := fs.Bool("keep", false, "keep the work folder (database, run folders, worker.log) after a successful bench")
 	examples := fs.String("examples", "examples", "folder with config-package/ and inputs/")
 	input := fs.String("input", "", "the document of every run (default <examples>/inputs/members.csv)")
-	if code, ok := env.parse(fs, args); !ok {
+	if code, ok := env.parseNoArgs(fs, args); !ok {
 		return code
 	}
-	if fs.NArg() > 0 || *runs < 1 || *concurrency < 1 || *rounds < 1 || *idleRuns < 0 {
-		fmt.Fprintln(env.stderr, "ade-worker bench: --runs, --concurrency and --rounds must be at least 1, --idle-runs at least 0, and no arguments")
+	if *runs < 1 || *concurrency < 1 || *rounds < 1 || *idleRuns < 0 {
+		fmt.Fprintln(env.stderr, "ade-worker bench: --runs, --concurrency and --rounds must be at least 1, --idle-runs at least 0")
+		fs.SetOutput(env.stderr)
+		fs.Usage()
 		return exitUsage
 	}
 	cfg, log, code := env.setup()
@@ -73,18 +76,28 @@ func cmdBench(env *cliEnv, args []string) int {
 		}
 		return exitFailure
 	}
-	res.WriteTable(env.stdout)
 	if err := res.WriteJSON(*jsonPath); err != nil {
 		fmt.Fprintf(env.stderr, "ade-worker bench: write %s: %v\n", *jsonPath, err)
 		return exitFailure
 	}
-	fmt.Fprintf(env.stdout, "\nJSON: %s\n", *jsonPath)
+	// With --json, stdout is the JSON alone; where things went goes to stderr.
+	notes := env.stderr
+	if *asJSON {
+		if code := env.printJSON(res); code != exitOK {
+			return code
+		}
+	} else {
+		res.WriteTable(env.stdout)
+		notes = env.stdout
+		fmt.Fprintln(notes)
+	}
+	fmt.Fprintf(notes, "JSON: %s\n", *jsonPath)
 	if !*keep {
 		if err := os.RemoveAll(res.WorkDir); err != nil {
 			fmt.Fprintf(env.stderr, "ade-worker bench: remove the work folder: %v\n", err)
 		}
 	} else {
-		fmt.Fprintf(env.stdout, "work folder: %s (worker.log, data/db/ade.sqlite, run folders)\n", res.WorkDir)
+		fmt.Fprintf(notes, "work folder: %s (worker.log, data/db/ade.sqlite, run folders)\n", res.WorkDir)
 	}
 	return exitOK
 }
