@@ -66,7 +66,9 @@ func init() {
 		{name: "status", usage: "status [--json]", summary: "runs and environments by status, oldest queued run, running leases", run: cmdStatus},
 		{name: "demo", usage: "demo [--examples DIR]", summary: "process the bundled examples on a fresh SQLite database and print a table", run: cmdDemo},
 		{name: "bench", usage: "bench [--runs N] [--concurrency C] [--noop]", summary: "measure throughput and latency against the engine-bound ideal", run: cmdBench},
-		{name: "version", usage: "version", summary: "print the version", run: cmdVersion},
+		{name: "version", usage: "version", summary: "print the version, commit and Go version of this build (also --version)", run: cmdVersion,
+			detail: "The commit and its time are those `go build` records in a git checkout; `go run`, `go test`\n" +
+				"and -buildvcs=false record none (revision unknown)."},
 	}
 }
 
@@ -95,6 +97,8 @@ func dispatch(env *cliEnv, args []string) int {
 		}
 		usage(env.stdout)
 		return exitOK
+	case name == "--version" || name == "-version":
+		return cmdVersion(env, args[1:])
 	case strings.HasPrefix(name, "-"):
 		return cmdRun(env, args)
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"debug/buildinfo"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ade-dev/ade-worker/internal/version"
 )
 
 // The tests here start the real binary, built once per test run.
@@ -227,7 +230,12 @@ func TestWorkerProcessServesMetricsAndProbes(t *testing.T) {
 	base := "http://" + addr
 
 	// The start-up line lists the effective settings.
-	settings := p.waitRecord("effective settings", time.Second)["settings"].(map[string]any)
+	start := p.waitRecord("effective settings", time.Second)
+	if bi, err := buildinfo.ReadFile(workerBinary(t)); err != nil || start["version"] != version.FromBuildInfo(bi).Version ||
+		start["revision"] != version.FromBuildInfo(bi).RevisionLabel() || start["go_version"] != bi.GoVersion {
+		t.Errorf("the start-up line does not name the build: %v (%v)", start, err)
+	}
+	settings := start["settings"].(map[string]any)
 	if settings["ADE_WORKER_ID"] != "cli-test-worker" || settings["ADE_DATABASE_URL"] != f.dbURL || settings["ADE_WORKER_CONCURRENCY"] != float64(2) {
 		t.Errorf("effective settings: %v", settings)
 	}
@@ -249,9 +257,12 @@ func TestWorkerProcessServesMetricsAndProbes(t *testing.T) {
 		`ade_worker_run_duration_seconds_count{outcome="succeeded"}`: 1,
 		`ade_worker_slots`:        2,
 		`ade_worker_slots_in_use`: 0,
-		`ade_worker_queue_depth{status="queued",table="runs"}`:                  1, // sampled at start, before the claim
-		`ade_worker_queue_depth{status="ready",table="environments"}`:           1,
-		`ade_worker_queue_depth{status="failed",table="environments"}`:          0,
+		`ade_worker_queue_depth{status="queued",table="runs"}`:           1, // sampled at start, before the claim
+		`ade_worker_queue_depth{status="running",table="runs"}`:          0,
+		`ade_worker_queue_depth{status="building",table="environments"}`: 0,
+		`ade_worker_queue_depth{status="succeeded",table="runs"}`:        -1, // history, not queue
+		`ade_worker_queue_depth{status="ready",table="environments"}`:    -1,
+		buildInfoSeries(t):                                                      1,
 		`ade_worker_lost_claims_total{kind="run"}`:                              -1, // never lost
 		`ade_worker_runs_finished_total{outcome="failed"}`:                      -1,
 		`ade_worker_environment_builds_total{outcome="ready"}`:                  -1, // made ready by the test
@@ -428,4 +439,36 @@ func TestUnreachableDatabaseNeverPrintsThePassword(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestVersionIsTheBinarysBuildInfo: `--version` and `version` print what
+// the toolchain recorded in the binary (module version, commit, Go).
+func TestVersionIsTheBinarysBuildInfo(t *testing.T) {
+	bin := workerBinary(t)
+	bi, err := buildinfo.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := version.FromBuildInfo(bi).String()
+	for _, args := range [][]string{{"--version"}, {"-version"}, {"version"}} {
+		out, err := exec.Command(bin, args...).Output()
+		if err != nil || strings.TrimSpace(string(out)) != want {
+			t.Errorf("ade-worker %v = %q, %v; want %q", args, out, err, want)
+		}
+	}
+	if !strings.Contains(want, bi.GoVersion) || !strings.HasPrefix(want, "ade-worker "+bi.Main.Version+" (revision ") {
+		t.Errorf("version line %q does not carry the build's %s and %s", want, bi.Main.Version, bi.GoVersion)
+	}
+}
+
+// buildInfoSeries is the ade_worker_build_info sample the test binary must
+// serve, from the build information the toolchain wrote into it.
+func buildInfoSeries(t *testing.T) string {
+	t.Helper()
+	bi, err := buildinfo.ReadFile(workerBinary(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := version.FromBuildInfo(bi)
+	return fmt.Sprintf("ade_worker_build_info{go_version=%q,revision=%q,version=%q}", v.GoVersion, v.RevisionLabel(), v.Version)
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ade-dev/ade-worker/internal/app"
+	"github.com/ade-dev/ade-worker/internal/version"
 )
 
 func cmdRun(env *cliEnv, args []string) int {
@@ -19,7 +20,9 @@ func cmdRun(env *cliEnv, args []string) int {
 	if code != 0 {
 		return code
 	}
-	log.Info("effective settings", slog.Any("settings", slog.GroupValue(cfg.Redacted()...)))
+	v := version.Get()
+	log.Info("effective settings", slog.String("version", v.Version), slog.String("revision", v.RevisionLabel()),
+		slog.String("go_version", v.GoVersion), slog.Any("settings", slog.GroupValue(cfg.Redacted()...)))
 	boot, cancelBoot := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancelBoot()
 	st, code := env.open(boot, cfg, log, cfg.AutoCreateSchema)

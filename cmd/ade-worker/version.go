@@ -2,24 +2,17 @@ package main
 
 import (
 	"fmt"
-	"runtime/debug"
+
+	"github.com/ade-dev/ade-worker/internal/version"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = ""
-
+// cmdVersion prints the build's module version, commit, commit time and Go
+// version, as the toolchain recorded them in the binary.
 func cmdVersion(env *cliEnv, args []string) int {
 	fs := env.flags("version")
 	if code, ok := env.parseNoArgs(fs, args); !ok {
 		return code
 	}
-	v := version
-	if v == "" {
-		v = "(devel)"
-		if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-			v = bi.Main.Version
-		}
-	}
-	fmt.Fprintf(env.stdout, "ade-worker %s\n", v)
+	fmt.Fprintln(env.stdout, version.Get())
 	return exitOK
 }

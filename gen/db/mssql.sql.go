@@ -119,7 +119,7 @@ SET status = N'succeeded',
     claim_expires_at = NULL
 WHERE id = @p4 AND status = N'running' AND claimed_by = @p5;`,
 	},
-	// sql/queries/mssql/status.sql:9
+	// sql/queries/mssql/status.sql:16
 	countEnvironmentsByStatus: {
 		name: "CountEnvironmentsByStatus",
 		text: `-- name: CountEnvironmentsByStatus :many
@@ -127,6 +127,16 @@ SELECT status, COUNT_BIG(*) AS count
 FROM environments
 GROUP BY status
 ORDER BY status;`,
+	},
+	// sql/queries/mssql/status.sql:9
+	countLiveQueue: {
+		name: "CountLiveQueue",
+		text: `-- name: CountLiveQueue :one
+SELECT
+    (SELECT COUNT_BIG(*) FROM runs AS q WHERE q.status = N'queued') AS runs_queued,
+    (SELECT COUNT_BIG(*) FROM runs AS r WHERE r.status = N'running') AS runs_running,
+    (SELECT COUNT_BIG(*) FROM environments AS e WHERE e.status = N'queued') AS environments_queued,
+    (SELECT COUNT_BIG(*) FROM environments AS b WHERE b.status = N'building') AS environments_building;`,
 	},
 	// sql/queries/mssql/status.sql:3
 	countRunsByStatus: {
@@ -683,7 +693,7 @@ FROM run_table_columns
 WHERE run_id = @p1
 ORDER BY workbook_index, sheet_index, table_index, column_index;`,
 	},
-	// sql/queries/mssql/status.sql:21
+	// sql/queries/mssql/status.sql:28
 	listRunningLeases: {
 		name: "ListRunningLeases",
 		text: `-- name: ListRunningLeases :many
@@ -706,7 +716,7 @@ SET status = N'ready',
     updated_at = COALESCE(CAST(@p4 AS DATETIME2), SYSUTCDATETIME())
 WHERE id = @p5 AND status = N'building' AND claimed_by = @p6;`,
 	},
-	// sql/queries/mssql/status.sql:15
+	// sql/queries/mssql/status.sql:22
 	oldestQueuedRun: {
 		name: "OldestQueuedRun",
 		text: `-- name: OldestQueuedRun :many
@@ -715,7 +725,7 @@ FROM runs
 WHERE status = N'queued'
 ORDER BY available_at, created_at;`,
 	},
-	// sql/queries/mssql/status.sql:27
+	// sql/queries/mssql/status.sql:34
 	pendingWork: {
 		name: "PendingWork",
 		text: `-- name: PendingWork :one

@@ -47,6 +47,37 @@ func (q *Queries) CountEnvironmentsByStatus(ctx context.Context) ([]CountEnviron
 	return items, nil
 }
 
+const countLiveQueue = `-- name: CountLiveQueue :one
+SELECT
+    (SELECT COUNT(*) FROM runs AS q WHERE q.status = 'queued') AS runs_queued,
+    (SELECT COUNT(*) FROM runs AS r WHERE r.status = 'running') AS runs_running,
+    (SELECT COUNT(*) FROM environments AS e WHERE e.status = 'queued') AS environments_queued,
+    (SELECT COUNT(*) FROM environments AS b WHERE b.status = 'building') AS environments_building
+`
+
+type CountLiveQueueRow struct {
+	RunsQueued           int64
+	RunsRunning          int64
+	EnvironmentsQueued   int64
+	EnvironmentsBuilding int64
+}
+
+// The live queue that /metrics reports as ade_worker_queue_depth: queued
+// and running runs, queued and building environments. Each count reads an
+// index that holds only rows of its status (the runs' are partial indexes),
+// so finished runs, however many, are never counted.
+func (q *Queries) CountLiveQueue(ctx context.Context) (CountLiveQueueRow, error) {
+	row := q.db.QueryRowContext(ctx, countLiveQueue)
+	var i CountLiveQueueRow
+	err := row.Scan(
+		&i.RunsQueued,
+		&i.RunsRunning,
+		&i.EnvironmentsQueued,
+		&i.EnvironmentsBuilding,
+	)
+	return i, err
+}
+
 const countRunsByStatus = `-- name: CountRunsByStatus :many
 
 SELECT status, COUNT(*) AS count FROM runs WHERE status = 'queued' GROUP BY status

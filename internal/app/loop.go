@@ -372,29 +372,20 @@ func (w *Worker) drained(ctx context.Context) (bool, error) {
 	return p.HasRunningRun == 0 && p.HasPendingEnvironment == 0 && p.HasQueuedRun == 0, nil
 }
 
-// sampleQueue records queue depth by status for /metrics. Every status of
-// the contract is always present, 0 when no row has it, so a dashboard
-// shows an emptied queue as 0 rather than as a vanished series.
+// sampleQueue records the live queue for /metrics: runs queued and
+// running, environments queued and building. Finished runs and built
+// environments are history, not queue, and are not counted. Every live
+// status is always present, 0 when no row has it, so a dashboard shows an
+// emptied queue as 0 rather than as a vanished series.
 func (w *Worker) sampleQueue(ctx context.Context) {
-	q := w.st.Queries()
-	if rows, err := q.CountRunsByStatus(ctx); err == nil {
-		w.metrics.QueueDepth.DeletePartialMatch(map[string]string{"table": "runs"})
-		for _, s := range []string{"queued", "running", "succeeded", "failed"} {
-			w.metrics.QueueDepth.WithLabelValues("runs", s).Set(0)
-		}
-		for _, r := range rows {
-			w.metrics.QueueDepth.WithLabelValues("runs", r.Status).Set(float64(r.Count))
-		}
+	c, err := w.st.Queries().CountLiveQueue(ctx)
+	if err != nil {
+		return
 	}
-	if rows, err := q.CountEnvironmentsByStatus(ctx); err == nil {
-		w.metrics.QueueDepth.DeletePartialMatch(map[string]string{"table": "environments"})
-		for _, s := range []string{"queued", "building", "ready", "failed"} {
-			w.metrics.QueueDepth.WithLabelValues("environments", s).Set(0)
-		}
-		for _, r := range rows {
-			w.metrics.QueueDepth.WithLabelValues("environments", r.Status).Set(float64(r.Count))
-		}
-	}
+	w.metrics.QueueDepth.WithLabelValues("runs", "queued").Set(float64(c.RunsQueued))
+	w.metrics.QueueDepth.WithLabelValues("runs", "running").Set(float64(c.RunsRunning))
+	w.metrics.QueueDepth.WithLabelValues("environments", "queued").Set(float64(c.EnvironmentsQueued))
+	w.metrics.QueueDepth.WithLabelValues("environments", "building").Set(float64(c.EnvironmentsBuilding))
 }
 
 func nsv(s string) sql.NullString { return sql.NullString{String: s, Valid: true} }

@@ -5,6 +5,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/ade-dev/ade-worker/internal/store"
+	"github.com/ade-dev/ade-worker/internal/version"
 )
 
 // Metrics are the worker's Prometheus series. They are always collected (the
@@ -25,16 +26,18 @@ type Metrics struct {
 	AckBatchSize      prometheus.Histogram
 	AckBatchFallbacks prometheus.Counter
 	LoopErrors        prometheus.Counter
-	QueueDepth        *prometheus.GaugeVec // table, status
+	QueueDepth        *prometheus.GaugeVec // table, status: runs queued|running, environments queued|building
 	SlotsInUse        prometheus.Gauge
 	Slots             prometheus.Gauge
 	LastLoopTimestamp prometheus.Gauge
+	BuildInfo         prometheus.Gauge // always 1; its labels name the build
 }
 
 // NewMetrics registers the worker's series on a fresh registry, together
 // with the Go runtime and process collectors.
 func NewMetrics() *Metrics {
 	reg := prometheus.NewRegistry()
+	v := version.Get()
 	m := &Metrics{
 		Registry: reg,
 		RunsClaimed: prometheus.NewCounter(prometheus.CounterOpts{
@@ -87,7 +90,8 @@ func NewMetrics() *Metrics {
 			Name: "ade_worker_loop_errors_total", Help: "Loop iterations that failed and were retried.",
 		}),
 		QueueDepth: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "ade_worker_queue_depth", Help: "Rows by table and status, sampled by the worker.",
+			Name: "ade_worker_queue_depth",
+			Help: "The live queue, sampled every 15 s: runs queued or running, environments queued or building (finished runs and built environments are not counted).",
 		}, []string{"table", "status"}),
 		SlotsInUse: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "ade_worker_slots_in_use", Help: "Jobs running now.",
@@ -98,10 +102,16 @@ func NewMetrics() *Metrics {
 		LastLoopTimestamp: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "ade_worker_loop_last_iteration_timestamp_seconds", Help: "When the loop last went round.",
 		}),
+		BuildInfo: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name:        "ade_worker_build_info",
+			Help:        "Always 1; its labels say which build runs: module version, commit (+dirty when built from a changed tree, unknown when not recorded) and Go version.",
+			ConstLabels: prometheus.Labels{"version": v.Version, "revision": v.RevisionLabel(), "go_version": v.GoVersion},
+		}),
 	}
+	m.BuildInfo.Set(1)
 	reg.MustRegister(m.RunsClaimed, m.RunsFinished, m.RunDuration, m.EnvBuilds, m.EnvBuildDuration,
 		m.LeaseExpiries, m.LostClaims, m.HeartbeatErrors, m.ClaimLatency, m.AckBatchSize, m.AckBatchFallbacks, m.LoopErrors, m.QueueDepth,
-		m.SlotsInUse, m.Slots, m.LastLoopTimestamp,
+		m.SlotsInUse, m.Slots, m.LastLoopTimestamp, m.BuildInfo,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -3,9 +3,13 @@ package app
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
+	"regexp"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +22,7 @@ import (
 	"github.com/ade-dev/ade-worker/internal/paths"
 	"github.com/ade-dev/ade-worker/internal/store"
 	"github.com/ade-dev/ade-worker/internal/store/storetest"
+	"github.com/ade-dev/ade-worker/internal/version"
 )
 
 // metricsRig is one worker over a fresh SQLite database whose engines and
@@ -275,24 +280,136 @@ func TestMetricsFollowTheJobs(t *testing.T) {
 	if got := histogramCount(t, reg, "ade_worker_claim_duration_seconds", nil); got < 8 {
 		t.Errorf("claim latency observations = %d, want at least the 7 claims and an empty one", got)
 	}
-	// The queue is sampled every 15 s, from the first loop iteration on;
-	// whenever it was, it saw every status and all 5 runs and 4
-	// environments.
-	series := testutil.CollectAndCount(m.QueueDepth)
-	var runs, envs float64
-	for _, s := range []string{"queued", "running", "succeeded", "failed"} {
-		runs += counter(m.QueueDepth.WithLabelValues("runs", s))
+	// Every run has finished and every environment is built or failed:
+	// that is history, and the live queue is empty.
+	w.sampleQueue(ctx)
+	wantQueue(t, m, 0, 0, 0, 0)
+	// Two runs wait for an environment that is being built, and one runs.
+	r.enqueue("later", "", 1)
+	r.enqueue("later", "", 1)
+	dryAgain := r.enqueue("dry", `{"dry_run": true}`, 1)
+	if err := r.st.Write(ctx, func(q *db.Queries) error {
+		if _, err := q.EnsureEnvironments(ctx, nil); err != nil {
+			return err
+		}
+		if _, err := q.ClaimEnvironment(ctx, db.ClaimEnvironmentParams{WorkerID: nsv("builder"), LeaseSeconds: 60}); err != nil {
+			return err
+		}
+		run, err := q.ClaimRun(ctx, db.ClaimRunParams{WorkerID: nsv("runner"), LeaseSeconds: 60})
+		if err == nil && run.ID != dryAgain {
+			t.Errorf("claimed run %s, want %s", run.ID, dryAgain)
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
 	}
-	for _, s := range []string{"queued", "building", "ready", "failed"} {
-		envs += counter(m.QueueDepth.WithLabelValues("environments", s))
-	}
-	if runs != 5 || envs != 4 || series != 8 {
-		t.Errorf("queue depth: %v runs, %v environments, %d series", runs, envs, series)
-	}
+	w.sampleQueue(ctx)
+	wantQueue(t, m, 2, 1, 0, 1)
 	if ts := counter(m.LastLoopTimestamp); ts < float64(time.Now().Add(-time.Minute).Unix()) {
 		t.Errorf("last loop timestamp %v", ts)
 	}
 	if !strings.Contains(r.log.String(), "claim lost") {
 		t.Errorf("the lost claim was not logged:\n%s", r.log.String())
 	}
+}
+
+// wantQueue checks ade_worker_queue_depth: exactly the four live series,
+// with these values.
+func wantQueue(t *testing.T, m *Metrics, runsQueued, runsRunning, envsQueued, envsBuilding float64) {
+	t.Helper()
+	if n := testutil.CollectAndCount(m.QueueDepth); n != 4 {
+		t.Errorf("queue depth has %d series, want the 4 live ones", n)
+	}
+	for _, c := range []struct {
+		table, status string
+		want          float64
+	}{{"runs", "queued", runsQueued}, {"runs", "running", runsRunning}, {"environments", "queued", envsQueued}, {"environments", "building", envsBuilding}} {
+		if got := counter(m.QueueDepth.WithLabelValues(c.table, c.status)); got != c.want {
+			t.Errorf("queue depth %s %s = %v, want %v", c.table, c.status, got, c.want)
+		}
+	}
+}
+
+func TestBuildInfoMetric(t *testing.T) {
+	m := NewMetrics()
+	v := version.Get()
+	want := fmt.Sprintf(`
+# HELP ade_worker_build_info %s
+# TYPE ade_worker_build_info gauge
+ade_worker_build_info{go_version=%q,revision=%q,version=%q} 1
+`, "Always 1; its labels say which build runs: module version, commit (+dirty when built from a changed tree, unknown when not recorded) and Go version.",
+		v.GoVersion, v.RevisionLabel(), v.Version)
+	if err := testutil.GatherAndCompare(m.Registry, strings.NewReader(want), "ade_worker_build_info"); err != nil {
+		t.Error(err)
+	}
+}
+
+// The README's table of series is what an operator builds dashboards
+// from: every series the worker registers is in it, and nothing else.
+func TestREADMEListsEverySeries(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	documented := map[string]bool{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if cells := strings.Split(line, "|"); len(cells) > 2 && strings.Contains(cells[1], "`ade_worker_") {
+			for _, name := range strings.Split(cells[1], ",") {
+				documented[strings.Trim(strings.TrimSpace(name), "`")] = true
+			}
+		}
+	}
+	for _, name := range seriesNames(t) {
+		if !documented[name] {
+			t.Errorf("README's metrics table lacks %s", name)
+		}
+		delete(documented, name)
+	}
+	for name := range documented {
+		t.Errorf("README documents %s, which the worker does not serve", name)
+	}
+}
+
+var fqName = regexp.MustCompile(`fqName: "(ade_worker_[a-z_]+)"`)
+
+// seriesNames are the ade_worker_ series a worker registers, labelled ones
+// included before any sample exists: a vector's description names it.
+func seriesNames(t *testing.T) []string {
+	t.Helper()
+	m := NewMetrics()
+	m.countStatements(storetest.SQLite(t))
+	descs := make(chan *prometheus.Desc, 100)
+	go func() {
+		v := reflect.ValueOf(m).Elem()
+		for i := range v.NumField() {
+			if c, ok := v.Field(i).Interface().(prometheus.Collector); ok {
+				c.Describe(descs)
+			}
+		}
+		close(descs)
+	}()
+	seen := map[string]bool{}
+	for d := range descs {
+		if f := fqName.FindStringSubmatch(d.String()); f != nil {
+			seen[f[1]] = true
+		}
+	}
+	mfs, err := m.Registry.Gather() // series registered outside the struct
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if strings.HasPrefix(mf.GetName(), "ade_worker_") {
+			seen[mf.GetName()] = true
+		}
+	}
+	names := make([]string, 0, len(seen))
+	for n := range seen {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	if len(names) < 18 {
+		t.Fatalf("found only %d series: %v", len(names), names)
+	}
+	return names
 }

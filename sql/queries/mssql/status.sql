@@ -6,6 +6,13 @@ FROM runs
 GROUP BY status
 ORDER BY status;
 
+-- name: CountLiveQueue :one
+SELECT
+    (SELECT COUNT_BIG(*) FROM runs AS q WHERE q.status = N'queued') AS runs_queued,
+    (SELECT COUNT_BIG(*) FROM runs AS r WHERE r.status = N'running') AS runs_running,
+    (SELECT COUNT_BIG(*) FROM environments AS e WHERE e.status = N'queued') AS environments_queued,
+    (SELECT COUNT_BIG(*) FROM environments AS b WHERE b.status = N'building') AS environments_building;
+
 -- name: CountEnvironmentsByStatus :many
 SELECT status, COUNT_BIG(*) AS count
 FROM environments

@@ -14,6 +14,17 @@ UNION ALL
 SELECT status, COUNT(*) AS count FROM runs WHERE status = 'failed' GROUP BY status
 ORDER BY status;
 
+-- name: CountLiveQueue :one
+-- The live queue that /metrics reports as ade_worker_queue_depth: queued
+-- and running runs, queued and building environments. Each count reads an
+-- index that holds only rows of its status (the runs' are partial indexes),
+-- so finished runs, however many, are never counted.
+SELECT
+    (SELECT COUNT(*) FROM runs AS q WHERE q.status = 'queued') AS runs_queued,
+    (SELECT COUNT(*) FROM runs AS r WHERE r.status = 'running') AS runs_running,
+    (SELECT COUNT(*) FROM environments AS e WHERE e.status = 'queued') AS environments_queued,
+    (SELECT COUNT(*) FROM environments AS b WHERE b.status = 'building') AS environments_building;
+
 -- name: CountEnvironmentsByStatus :many
 SELECT status, COUNT(*) AS count
 FROM environments
