@@ -765,4 +765,15 @@ func TestGCCommand(t *testing.T) {
 	if r := f.mustMain("gc", "--dry-run"); !strings.Contains(r.stdout, "run folders would delete: 0") {
 		t.Errorf("gc --dry-run text: %s", r)
 	}
+	// Nothing left to collect is an empty list in JSON, never null.
+	r := f.mustMain("gc", "--dry-run", "--json")
+	var lists map[string]any
+	if err := json.Unmarshal([]byte(r.stdout), &lists); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"environments_deleted", "environments_kept", "run_folders_deleted", "errors"} {
+		if l, ok := lists[key].([]any); !ok || len(l) != 0 {
+			t.Errorf("gc --dry-run --json: %s is %v, want []:\n%s", key, lists[key], r.stdout)
+		}
+	}
 }

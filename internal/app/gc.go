@@ -55,7 +55,8 @@ func (w *Worker) GC(ctx context.Context, dryRun bool) (GCReport, error) {
 func (w *Worker) gc(ctx context.Context, dryRun bool, runs *runCursor) (GCReport, error) {
 	w.gcMu.Lock()
 	defer w.gcMu.Unlock()
-	rep := GCReport{DryRun: dryRun}
+	// Empty lists, not nil: `gc --json` prints [] for "nothing", never null.
+	rep := GCReport{DryRun: dryRun, EnvironmentsDeleted: []string{}, EnvironmentsKept: []string{}, RunFoldersDeleted: []string{}, Errors: []string{}}
 	ttl := float64(w.cfg.EnvTTLDays)
 	seen := map[string]bool{}
 	for {
