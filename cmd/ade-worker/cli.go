@@ -60,12 +60,13 @@ func init() {
 		{name: "gc", usage: "gc [--dry-run] [--json]", summary: "one garbage collection pass", run: cmdGC,
 			detail: "Deletes cold environments of inactive configurations and the folders of runs finished longer\n" +
 				"ago than ADE_WORKER_RUN_ARTIFACT_TTL_DAYS, by the same rules as the worker's own passes."},
-		{name: "enqueue", usage: "enqueue --workspace ID --config-dir DIR --input FILE [--options JSON] [--max-attempts N]", summary: "queue a run as the ADE API would", run: cmdEnqueue,
+		{name: "enqueue", usage: "enqueue --workspace ID --config-dir DIR --input FILE [--options JSON] [--max-attempts N]\n" +
+			"                          [--sheets A,B] [--configuration-id ID] [--json]", summary: "queue a run as the ADE API would", run: cmdEnqueue,
 			detail: "Copies the configuration package and the document under ADE_WORKER_DATA_DIR where the API stores\n" +
 				"them, inserts the configuration, document and run rows, and prints the new run's id."},
 		{name: "status", usage: "status [--json]", summary: "runs and environments by status, oldest queued run, running leases", run: cmdStatus},
 		{name: "demo", usage: "demo [--examples DIR]", summary: "process the bundled examples on a fresh SQLite database and print a table", run: cmdDemo},
-		{name: "bench", usage: "bench [--runs N] [--concurrency C] [--noop]", summary: "measure throughput and latency against the engine-bound ideal", run: cmdBench},
+		{name: "bench", usage: "bench [--noop] [--runs N] [--concurrency C] [--json] [--out PATH] [flags]", summary: "measure throughput and latency against the engine-bound ideal", run: cmdBench},
 		{name: "version", usage: "version", summary: "print the version, commit and Go version of this build (also --version)", run: cmdVersion,
 			detail: "The commit and its time are those `go build` records in a git checkout; `go run`, `go test`\n" +
 				"and -buildvcs=false record none (revision unknown)."},

@@ -182,7 +182,7 @@ func TestHelp(t *testing.T) {
 		"run":     {"-drain", "ADE_WORKER_HTTP_ADDR", "migrate up"},
 		"migrate": {"up", "down", "status"},
 		"gc":      {"-dry-run", "-json"},
-		"enqueue": {"-workspace", "-config-dir", "-input", "-options", "-max-attempts", "-json"},
+		"enqueue": {"-workspace", "-config-dir", "-input", "-options", "-max-attempts", "-sheets", "-configuration-id", "-json"},
 		"status":  {"-json"},
 		"demo":    {"-examples"},
 		"bench":   {"-noop", "-json", "-out"},
@@ -230,6 +230,25 @@ func TestHelp(t *testing.T) {
 	r := runMain(env, "version")
 	if r.code != 0 || !strings.HasPrefix(r.stdout, "ade-worker ") {
 		t.Errorf("version: %s", r)
+	}
+}
+
+// A command's synopsis (the usage lines of its --help) names every flag it
+// takes, unless it says "[flags]" and leaves the rest to the list below it.
+func TestSynopsisNamesEveryFlag(t *testing.T) {
+	env := newFixture(t).environ
+	flagLine := regexp.MustCompile(`(?m)^  -([a-z-]+)`)
+	for _, c := range commands {
+		r := runMain(env, c.name, "--help")
+		synopsis, _, _ := strings.Cut(r.stdout, "\n\n")
+		if strings.Contains(synopsis, "[flags]") {
+			continue
+		}
+		for _, m := range flagLine.FindAllStringSubmatch(r.stdout, -1) {
+			if !strings.Contains(synopsis, "--"+m[1]+" ") && !strings.Contains(synopsis, "--"+m[1]+"]") && !strings.HasSuffix(synopsis, "--"+m[1]) {
+				t.Errorf("%s --help: the synopsis does not name --%s:\n%s", c.name, m[1], synopsis)
+			}
+		}
 	}
 }
 
@@ -530,21 +549,21 @@ func TestEnqueue(t *testing.T) {
 		t.Errorf("second run row: %+v %v", run2, err)
 	}
 
-	// Bad requests fail with a reason and create nothing.
+	// Bad flags exit 2 with a reason naming the flag, and create nothing.
 	for _, c := range []struct {
 		args []string
 		want string
 	}{
-		{[]string{"--options", "not json"}, "--options"},
-		{[]string{"--options", `{"dry_run": "perhaps"}`}, "--options"},
-		{[]string{"--input", filepath.Join(t.TempDir(), "missing.csv")}, "not a regular file"},
-		{[]string{"--config-dir", filepath.Join(t.TempDir(), "missing")}, "not a folder"},
-		{[]string{"--workspace", "../escape"}, "workspace"},
+		{[]string{"--options", "not json"}, "--options: "},
+		{[]string{"--options", `{"dry_run": "perhaps"}`}, "--options: "},
+		{[]string{"--input", filepath.Join(t.TempDir(), "missing.csv")}, "--input: "},
+		{[]string{"--config-dir", filepath.Join(t.TempDir(), "missing")}, "--config-dir: "},
+		{[]string{"--workspace", "../escape"}, "--workspace: "},
 	} {
 		args := append([]string{"enqueue", "--workspace", "ws-cli", "--config-dir", exampleConfig, "--input", exampleCSV}, c.args...)
 		r := f.main(args...)
-		if r.code != exitFailure || !strings.Contains(r.stderr, c.want) {
-			t.Errorf("%v: want exit 1 mentioning %q, got %s", c.args, c.want, r)
+		if r.code != exitUsage || !strings.Contains(r.stderr, "ade-worker enqueue: "+c.want) {
+			t.Errorf("%v: want exit 2 mentioning %q, got %s", c.args, c.want, r)
 		}
 	}
 	counts, err := st.Queries().CountRunsByStatus(ctx)

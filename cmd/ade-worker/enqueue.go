@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/ade-dev/ade-worker/internal/app"
 	"github.com/ade-dev/ade-worker/internal/paths"
+	"github.com/ade-dev/ade-worker/internal/runopts"
 )
 
 func cmdEnqueue(env *cliEnv, args []string) int {
@@ -25,6 +27,26 @@ func cmdEnqueue(env *cliEnv, args []string) int {
 	}
 	if *ws == "" || *cfgDir == "" || *input == "" {
 		fmt.Fprintln(env.stderr, "ade-worker enqueue: --workspace, --config-dir and --input are required")
+		return exitUsage
+	}
+	// Values that are wrong whatever the database holds are bad flags
+	// (exit 2), found before any setting or database is touched.
+	if err := paths.CheckSegment("workspace id", *ws); err != nil {
+		fmt.Fprintf(env.stderr, "ade-worker enqueue: --workspace: %v\n", err)
+		return exitUsage
+	}
+	if *opts != "" {
+		if _, err := runopts.Parse(*opts, ""); err != nil {
+			fmt.Fprintf(env.stderr, "ade-worker enqueue: --options: %v\n", err)
+			return exitUsage
+		}
+	}
+	if st, err := os.Stat(*cfgDir); err != nil || !st.IsDir() {
+		fmt.Fprintf(env.stderr, "ade-worker enqueue: --config-dir: %s is not a folder\n", *cfgDir)
+		return exitUsage
+	}
+	if st, err := os.Stat(*input); err != nil || !st.Mode().IsRegular() {
+		fmt.Fprintf(env.stderr, "ade-worker enqueue: --input: %s is not a regular file\n", *input)
 		return exitUsage
 	}
 	cfg, log, code := env.setup()
