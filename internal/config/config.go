@@ -50,8 +50,9 @@ type Config struct {
 	DatabaseMaxOverflow int `env:"ADE_DATABASE_MAX_OVERFLOW" envDefault:"10"`
 	// DatabasePoolTimeout bounds the wait for a free connection.
 	DatabasePoolTimeout time.Duration `env:"ADE_DATABASE_POOL_TIMEOUT" envDefault:"30"`
-	// DatabasePoolRecycle is the longest a connection is reused; 0 means
-	// connections are never recycled for age.
+	// DatabasePoolRecycle is the longest a SQL Server connection is reused.
+	// The store caps it at 25 minutes, below Azure SQL's 30-minute idle
+	// cut-off, so 0 (and anything longer) means the cap.
 	DatabasePoolRecycle time.Duration `env:"ADE_DATABASE_POOL_RECYCLE" envDefault:"1800"`
 	// AutoCreateSchema applies the schema migrations at start-up.
 	AutoCreateSchema bool `env:"ADE_WORKER_AUTO_CREATE_SCHEMA" envDefault:"0"`

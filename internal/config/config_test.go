@@ -75,6 +75,12 @@ func TestLoadDefaults(t *testing.T) {
 		t.Errorf("defaults:\n got %+v\nwant %+v", cfg, want)
 	}
 
+	// Defaults is the same, less what Load computes.
+	want.DatabaseURL, want.WorkerID, want.Concurrency = "", "", 0
+	if d := Defaults(); !reflect.DeepEqual(d, want) {
+		t.Errorf("Defaults():\n got %+v\nwant %+v", d, want)
+	}
+
 	host, _ := os.Hostname()
 	if !regexp.MustCompile(`^` + regexp.QuoteMeta(host) + `-[0-9a-f]{6}$`).MatchString(cfg.WorkerID) {
 		t.Errorf("WorkerID = %q, want %q plus a 6-hex suffix", cfg.WorkerID, host)
@@ -227,7 +233,7 @@ func TestLoadInvalid(t *testing.T) {
 		{[]string{"ADE_DATABASE_POOL_SIZE=0"}, "ADE_DATABASE_POOL_SIZE", `ADE_DATABASE_POOL_SIZE: "0" must be at least 1`},
 		{[]string{"ADE_DATABASE_MAX_OVERFLOW=-1"}, "ADE_DATABASE_MAX_OVERFLOW", `ADE_DATABASE_MAX_OVERFLOW: "-1" must not be negative`},
 		{[]string{"ADE_DATABASE_POOL_TIMEOUT=0"}, "ADE_DATABASE_POOL_TIMEOUT", `ADE_DATABASE_POOL_TIMEOUT: "0" must be more than 0 seconds`},
-		{[]string{"ADE_DATABASE_POOL_RECYCLE=-1"}, "ADE_DATABASE_POOL_RECYCLE", `ADE_DATABASE_POOL_RECYCLE: "-1" must not be negative (0 turns recycling off)`},
+		{[]string{"ADE_DATABASE_POOL_RECYCLE=-1"}, "ADE_DATABASE_POOL_RECYCLE", `ADE_DATABASE_POOL_RECYCLE: "-1" must not be negative (0 means the 25-minute cap)`},
 		{[]string{"ADE_WORKER_ID=a\x01b"}, "ADE_WORKER_ID", `ADE_WORKER_ID: "a\x01b" contains control characters`},
 		{[]string{"ADE_WORKER_ID=" + strings.Repeat("w", 256)}, "ADE_WORKER_ID", `ADE_WORKER_ID: "` + strings.Repeat("w", 256) + `" is longer than 255 bytes`},
 		{[]string{"ADE_DATABASE_URL=postgresql://u:p@h/db"}, "ADE_DATABASE_URL", `ADE_DATABASE_URL: has an unsupported scheme (expected sqlite:///path or mssql+pyodbc://...)`},
@@ -323,6 +329,23 @@ func TestEnvFile(t *testing.T) {
 		var cfgErr *Error
 		if !errors.As(err, &cfgErr) || cfgErr.Var != "ADE_WORKER_CONCURRENCY" {
 			t.Fatalf("err = %v, want an ADE_WORKER_CONCURRENCY error", err)
+		}
+		// The message says where the value was set: the file, not the
+		// environment the operator would look at first.
+		if want := `ADE_WORKER_CONCURRENCY: "lots" is not a whole number (set in ` + bad + ")"; err.Error() != want {
+			t.Errorf("err = %q, want %q", err, want)
+		}
+		_, err = Load([]string{"ADE_ENV_FILE=" + bad, "ADE_WORKER_CONCURRENCY=many"})
+		if err == nil || strings.Contains(err.Error(), "set in") || !strings.Contains(err.Error(), `"many"`) {
+			t.Errorf("err = %v, want the environment's value, with no file named", err)
+		}
+	})
+	t.Run("./.env is named when a value from it is bad", func(t *testing.T) {
+		writeFile(t, filepath.Join(dir, ".env"), "ADE_WORKER_LEASE_SECONDS=soon\n")
+		defer os.Remove(filepath.Join(dir, ".env"))
+		_, err := Load(nil)
+		if err == nil || !strings.HasSuffix(err.Error(), " (set in ./.env)") || !strings.Contains(err.Error(), "ADE_WORKER_LEASE_SECONDS") {
+			t.Errorf("err = %v, want ADE_WORKER_LEASE_SECONDS set in ./.env", err)
 		}
 	})
 	t.Run("an unparsable file is an error that quotes none of it", func(t *testing.T) {

@@ -12,13 +12,22 @@ type Error struct {
 	Var    string // the environment variable, e.g. ADE_WORKER_CONCURRENCY
 	Value  string // the offending value as given; "" for secrets
 	Reason string // what is wrong, phrased to follow the quoted value
+	File   string // the .env file the value came from; "" for the environment
 }
 
 func (e *Error) Error() string {
-	if e.Value == "" {
-		return e.Var + ": " + e.Reason
+	msg := e.Var + ": " + e.Reason
+	if e.Value != "" {
+		msg = fmt.Sprintf("%s: %q %s", e.Var, e.Value, e.Reason)
 	}
-	return fmt.Sprintf("%s: %q %s", e.Var, e.Value, e.Reason)
+	if e.File != "" {
+		file := e.File
+		if !strings.ContainsAny(file, `/\`) {
+			file = "./" + file
+		}
+		msg += " (set in " + file + ")"
+	}
+	return msg
 }
 
 // isSecret reports whether a variable's value must never be printed.

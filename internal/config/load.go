@@ -40,11 +40,22 @@ func Load(environ []string) (Config, error) {
 		vars[k] = v
 	}
 
-	envFile, err := mergeEnvFile(vars)
+	envFile, fromFile, err := mergeEnvFile(vars)
 	if err != nil {
 		return Config{}, err
 	}
+	cfg, err := load(vars, envFile)
+	var bad *Error
+	if errors.As(err, &bad) && fromFile[bad.Var] {
+		// The operator looks for the value where it was set.
+		bad.File = envFile
+	}
+	return cfg, err
+}
 
+// load builds the Config from vars, the environment merged with the .env
+// file envFile.
+func load(vars map[string]string, envFile string) (Config, error) {
 	for k, v := range vars {
 		if v = strings.TrimSpace(v); v == "" {
 			delete(vars, k)
@@ -63,7 +74,7 @@ func Load(environ []string) (Config, error) {
 	}
 
 	var cfg Config
-	err = env.ParseWithOptions(&cfg, env.Options{
+	err := env.ParseWithOptions(&cfg, env.Options{
 		Environment: vars,
 		FuncMap:     parsers(),
 	})
@@ -81,9 +92,25 @@ func Load(environ []string) (Config, error) {
 	return cfg, nil
 }
 
+// Defaults is the Config of an empty environment with no .env file: every
+// documented default, before the computed ones (database URL, worker id,
+// concurrency) are filled in. Packages that take settings as options of
+// their own (store.Options) read their defaults here, so each default is
+// written once.
+func Defaults() Config {
+	var cfg Config
+	if err := env.ParseWithOptions(&cfg, env.Options{Environment: map[string]string{}, FuncMap: parsers()}); err != nil {
+		// The defaults are tags in this package; one that does not parse
+		// is a bug that every test run finds.
+		panic(fmt.Sprintf("config: a default does not parse: %v", err))
+	}
+	return cfg
+}
+
 // mergeEnvFile reads the .env file, if any, into vars without overriding
-// what vars already holds, and returns the file's name ("" when none).
-func mergeEnvFile(vars map[string]string) (string, error) {
+// what vars already holds, and returns the file's name ("" when none) and
+// the variables it supplied.
+func mergeEnvFile(vars map[string]string) (string, map[string]bool, error) {
 	name := strings.TrimSpace(vars["ADE_ENV_FILE"])
 	explicit := name != ""
 	if !explicit {
@@ -92,26 +119,28 @@ func mergeEnvFile(vars map[string]string) (string, error) {
 	f, err := os.Open(name)
 	if err != nil {
 		if !explicit && errors.Is(err, fs.ErrNotExist) {
-			return "", nil
+			return "", nil, nil
 		}
 		if errors.Is(err, fs.ErrNotExist) {
-			return "", newError("ADE_ENV_FILE", name, "names a file that does not exist")
+			return "", nil, newError("ADE_ENV_FILE", name, "names a file that does not exist")
 		}
-		return "", newError("ADE_ENV_FILE", name, "cannot be opened: "+errReason(err))
+		return "", nil, newError("ADE_ENV_FILE", name, "cannot be opened: "+errReason(err))
 	}
 	defer f.Close()
 	fromFile, err := godotenv.Parse(f)
 	if err != nil {
 		// The parser's message quotes the rest of the file, which may hold
 		// secrets, so it is not repeated here.
-		return "", newError("ADE_ENV_FILE", name, "is not a valid .env file")
+		return "", nil, newError("ADE_ENV_FILE", name, "is not a valid .env file")
 	}
+	supplied := map[string]bool{}
 	for k, v := range fromFile {
 		if _, set := vars[k]; !set {
 			vars[k] = v
+			supplied[k] = true
 		}
 	}
-	return name, nil
+	return name, supplied, nil
 }
 
 // errReason is the part of a file system error that does not repeat the path.
@@ -229,7 +258,7 @@ func (c *Config) validate(vars map[string]string) error {
 	case c.DatabasePoolTimeout <= 0:
 		return bad("ADE_DATABASE_POOL_TIMEOUT", "must be more than 0 seconds")
 	case c.DatabasePoolRecycle < 0:
-		return bad("ADE_DATABASE_POOL_RECYCLE", "must not be negative (0 turns recycling off)")
+		return bad("ADE_DATABASE_POOL_RECYCLE", "must not be negative (0 means the 25-minute cap)")
 	}
 	if err := checkWorkerID(c.WorkerID); err != nil {
 		return bad("ADE_WORKER_ID", err.Error())

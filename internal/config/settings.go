@@ -8,9 +8,10 @@ import (
 	"time"
 )
 
-// Setting describes one environment variable for people: the README table
-// and the binary's --help are rendered from (or checked against) Documented,
-// so the documentation cannot drift from what Load reads.
+// Setting describes one environment variable for people. The README's
+// settings table is checked against Documented (readme_test.go): every
+// setting Load reads is there with its default, so the documentation cannot
+// drift from the code.
 type Setting struct {
 	Name    string // the environment variable
 	Default string // the default as text; computed defaults are described
