@@ -231,7 +231,7 @@ func storeOptions(cfg config.Config) store.Options {
 // open connects to the database once; a database that cannot be reached is
 // a clear error and exit 1, never a retry loop. Only create (the commands
 // that create the schema) makes a SQLite file that does not exist.
-func (env *cliEnv) open(ctx context.Context, cfg config.Config, log *slog.Logger, create bool) (*store.Store, int) {
+func (env *cliEnv) open(ctx context.Context, cfg config.Config, create bool) (*store.Store, int) {
 	// A URL that cannot be parsed is a bad setting (exit 2), not a
 	// database that is down; the error never holds the password.
 	if _, err := store.ParseURL(cfg.DatabaseURL, cfg.DataDir); err != nil {
@@ -242,7 +242,8 @@ func (env *cliEnv) open(ctx context.Context, cfg config.Config, log *slog.Logger
 	o.Create = create
 	st, err := store.Open(ctx, cfg.DatabaseURL, o)
 	if err != nil {
-		log.Error("cannot open the database", slog.String("error", err.Error()))
+		// Said once, as every error that ends a command is: the log and
+		// this line both go to stderr.
 		fmt.Fprintf(env.stderr, "ade-worker: %v\n", err)
 		return nil, exitFailure
 	}

@@ -55,7 +55,7 @@ func cmdEnqueue(env *cliEnv, args []string) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	st, code := env.open(ctx, cfg, log, false)
+	st, code := env.open(ctx, cfg, false)
 	if code != 0 {
 		return code
 	}

@@ -19,7 +19,7 @@ func cmdGC(env *cliEnv, args []string) int {
 	}
 	ctx, stop := signals(func() {}, log)
 	defer stop()
-	st, code := env.open(ctx, cfg, log, false)
+	st, code := env.open(ctx, cfg, false)
 	if code != 0 {
 		return code
 	}

@@ -422,6 +422,9 @@ func TestUnreachableDatabaseNeverPrintsThePassword(t *testing.T) {
 				if strings.Contains(out, "hunter2") || strings.Contains(out, "ter2") {
 					t.Errorf("%s: the password was printed:\n%s", what, out)
 				}
+				if n := strings.Count(stderr.String(), "connect to database"); n != 1 {
+					t.Errorf("%s: the connect error is printed %d times, want once:\n%s", what, n, out)
+				}
 				if !strings.Contains(stderr.String(), "ade-worker: connect to database") || !strings.Contains(stderr.String(), "ade:***@") ||
 					!strings.Contains(stderr.String(), "127.0.0.1:"+strconv.Itoa(port)) {
 					t.Errorf("%s: the error does not say which database could not be reached:\n%s", what, out)

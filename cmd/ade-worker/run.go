@@ -25,7 +25,7 @@ func cmdRun(env *cliEnv, args []string) int {
 		slog.String("go_version", v.GoVersion), slog.Any("settings", slog.GroupValue(cfg.Redacted()...)))
 	boot, cancelBoot := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancelBoot()
-	st, code := env.open(boot, cfg, log, cfg.AutoCreateSchema)
+	st, code := env.open(boot, cfg, cfg.AutoCreateSchema)
 	if code != 0 {
 		return code
 	}
@@ -64,13 +64,13 @@ func cmdMigrate(env *cliEnv, args []string) int {
 		fs.Usage()
 		return exitUsage
 	}
-	cfg, log, code := env.setup()
+	cfg, _, code := env.setup()
 	if code != 0 {
 		return code
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	st, code := env.open(ctx, cfg, log, fs.Arg(0) == "up")
+	st, code := env.open(ctx, cfg, fs.Arg(0) == "up")
 	if code != 0 {
 		return code
 	}

@@ -19,13 +19,13 @@ func cmdStatus(env *cliEnv, args []string) int {
 	if code, ok := env.parseNoArgs(fs, args); !ok {
 		return code
 	}
-	cfg, log, code := env.setup()
+	cfg, _, code := env.setup()
 	if code != 0 {
 		return code
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	st, code := env.open(ctx, cfg, log, false)
+	st, code := env.open(ctx, cfg, false)
 	if code != 0 {
 		return code
 	}
