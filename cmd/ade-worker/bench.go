@@ -76,13 +76,18 @@ func cmdBench(env *cliEnv, args []string) int {
 		}
 		return exitFailure
 	}
-	if err := res.WriteJSON(*jsonPath); err != nil {
-		fmt.Fprintf(env.stderr, "ade-worker bench: write %s: %v\n", *jsonPath, err)
+	return env.reportBench(res, *jsonPath, *asJSON, *keep)
+}
+
+// reportBench writes the result to jsonPath and prints it: the table, or
+// with asJSON the JSON alone on stdout and where things went on stderr.
+func (env *cliEnv) reportBench(res *bench.Result, jsonPath string, asJSON, keep bool) int {
+	if err := res.WriteJSON(jsonPath); err != nil {
+		fmt.Fprintf(env.stderr, "ade-worker bench: write %s: %v\n", jsonPath, err)
 		return exitFailure
 	}
-	// With --json, stdout is the JSON alone; where things went goes to stderr.
 	notes := env.stderr
-	if *asJSON {
+	if asJSON {
 		if code := env.printJSON(res); code != exitOK {
 			return code
 		}
@@ -91,8 +96,8 @@ func cmdBench(env *cliEnv, args []string) int {
 		notes = env.stdout
 		fmt.Fprintln(notes)
 	}
-	fmt.Fprintf(notes, "JSON: %s\n", *jsonPath)
-	if !*keep {
+	fmt.Fprintf(notes, "JSON: %s\n", jsonPath)
+	if !keep {
 		if err := os.RemoveAll(res.WorkDir); err != nil {
 			fmt.Fprintf(env.stderr, "ade-worker bench: remove the work folder: %v\n", err)
 		}
