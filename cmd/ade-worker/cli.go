@@ -219,15 +219,6 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-func storeOptions(cfg config.Config) store.Options {
-	return store.Options{
-		DataDir: cfg.DataDir, SQLiteJournalMode: cfg.SQLiteJournalMode, SQLiteSynchronous: cfg.SQLiteSynchronous,
-		SQLiteBusyTimeout: cfg.SQLiteBusyTimeout(), AuthMode: cfg.DatabaseAuthMode, MIClientID: cfg.DatabaseMIClientID,
-		PoolSize: cfg.DatabasePoolSize, MaxOverflow: cfg.DatabaseMaxOverflow, PoolTimeout: cfg.DatabasePoolTimeout,
-		PoolRecycle: cfg.DatabasePoolRecycle,
-	}
-}
-
 // open connects to the database once; a database that cannot be reached is
 // a clear error and exit 1, never a retry loop. Only create (the commands
 // that create the schema) makes a SQLite file that does not exist.
@@ -238,7 +229,7 @@ func (env *cliEnv) open(ctx context.Context, cfg config.Config, create bool) (*s
 		fmt.Fprintf(env.stderr, "ade-worker: invalid setting: ADE_DATABASE_URL: %v\n", err)
 		return nil, exitUsage
 	}
-	o := storeOptions(cfg)
+	o := cfg.StoreOptions()
 	o.Create = create
 	st, err := store.Open(ctx, cfg.DatabaseURL, o)
 	if err != nil {

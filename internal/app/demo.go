@@ -115,7 +115,9 @@ func openFreshDemo(ctx context.Context, cfg *config.Config, out io.Writer) (*sto
 		return nil, paths.Layout{}, err
 	}
 	fmt.Fprintf(out, "ade-worker demo: fresh SQLite database %s\n", layout.DBPath())
-	st, err := store.Open(ctx, cfg.DatabaseURL, store.Options{DataDir: demoDir, Create: true})
+	o := cfg.StoreOptions()
+	o.DataDir, o.Create = demoDir, true
+	st, err := store.Open(ctx, cfg.DatabaseURL, o)
 	if err != nil {
 		return nil, paths.Layout{}, err
 	}

@@ -20,8 +20,9 @@ import (
 	"github.com/ade-dev/ade-worker/gen/db"
 )
 
-// Options are the connection settings beside the URL. Zero values take the
-// defaults noted on each field.
+// Options are the connection settings beside the URL. The worker's commands
+// build them from the settings with config.Config.StoreOptions, where every
+// default is; a zero field (tests, tools) is read as its field says.
 type Options struct {
 	// DataDir is where the default SQLite file lives (<DataDir>/db/ade.sqlite).
 	DataDir string
@@ -37,7 +38,8 @@ type Options struct {
 	// MIClientID selects a user-assigned managed identity.
 	MIClientID string
 	// PoolSize and MaxOverflow bound open connections (SQL Server):
-	// PoolSize idle, PoolSize+MaxOverflow open. Defaults 5 and 0.
+	// PoolSize idle, PoolSize+MaxOverflow open. A PoolSize of 0 is read
+	// as 5, a MaxOverflow of 0 as none.
 	PoolSize, MaxOverflow int
 	// PoolTimeout bounds the first connection at open and, on SQL Server,
 	// the dial of every new connection unless the URL sets its own dial
