@@ -30,6 +30,13 @@ import (
 // wakeInterval is how often the counter is read without a folder watch.
 const wakeInterval = 20 * time.Millisecond
 
+// recheckAfter are the delays, after a write that did not move the counter,
+// at which it is read again. A commit writes its frames to the -wal, which
+// the watch reports, and then publishes them in the -shm, which it cannot
+// (that is shared memory): a read between the two sees no change, and no
+// later write may come to prompt another.
+var recheckAfter = []time.Duration{2 * time.Millisecond, 8 * time.Millisecond, 30 * time.Millisecond, 100 * time.Millisecond}
+
 // errNoWatch says the folder watch is not used on this system.
 var errNoWatch = errors.New("a folder watch is used on Linux only")
 
@@ -108,6 +115,7 @@ func (w *Worker) watchCommits(ctx context.Context, fw *folderWatch) {
 			w.watchDataVersion(ctx)
 			return
 		}
+		recheck := len(recheckAfter) // no write seen yet: nothing to recheck
 		for ctx.Err() == nil {
 			v, err := w.dataVersion(ctx, &conn)
 			if err != nil || v != last {
@@ -116,31 +124,50 @@ func (w *Worker) watchCommits(ctx context.Context, fw *folderWatch) {
 				w.poke()
 				break
 			}
-			if !fw.waitWrite(ctx) {
+			var wrote, ok bool
+			if recheck < len(recheckAfter) {
+				wrote, ok = fw.waitWrite(ctx, recheckAfter[recheck])
+				recheck++
+			} else {
+				wrote, ok = fw.waitWrite(ctx, 0)
+			}
+			if !ok {
 				break
+			}
+			if wrote {
+				recheck = 0
 			}
 		}
 		_ = fw.w.Remove(fw.dir)
 	}
 }
 
-// waitWrite waits for a write to one of the database's files; false when
-// ctx ended or the watch failed (the caller then reads the counter anyway).
-func (fw *folderWatch) waitWrite(ctx context.Context) bool {
+// waitWrite waits for a write to one of the database's files (wrote), or
+// for timeout when it is not 0. ok is false when ctx ended or the watch
+// closed; an error of the watch (an overflowed queue lost events) counts
+// as a write.
+func (fw *folderWatch) waitWrite(ctx context.Context, timeout time.Duration) (wrote, ok bool) {
+	var expired <-chan time.Time
+	if timeout > 0 {
+		t := time.NewTimer(timeout)
+		defer t.Stop()
+		expired = t.C
+	}
 	for {
 		select {
 		case <-ctx.Done():
-			return false
-		case ev, ok := <-fw.w.Events:
-			if !ok {
-				return false
+			return false, false
+		case <-expired:
+			return false, true
+		case ev, open := <-fw.w.Events:
+			if !open {
+				return false, false
 			}
 			if fw.names[filepath.Base(ev.Name)] && ev.Has(fsnotify.Write|fsnotify.Create) {
-				return true
+				return true, true
 			}
-		case _, ok := <-fw.w.Errors:
-			// An overflowed queue lost events: read the counter.
-			return ok
+		case _, open := <-fw.w.Errors:
+			return open, open
 		}
 	}
 }
