@@ -1,0 +1,151 @@
+package app
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/ade-dev/ade-worker/gen/db"
+	"github.com/ade-dev/ade-worker/internal/eventlog"
+)
+
+// finishRun writes the attempt's outcome, fenced on the claim, retrying
+// while the database is unreachable, and records run.complete/run.retry.
+func (w *Worker) finishRun(ctx context.Context, run claimedRun, out runOutcome, ev *eventlog.Log, log *slog.Logger, wall time.Duration) {
+	cause := context.Cause(ctx)
+	if errors.Is(cause, errLeaseLost) {
+		w.metrics.RunsFinished.WithLabelValues("lost").Inc()
+		ev.Emit("warning", "run.lost", "claim lost; this worker stopped the engine and wrote nothing", nil)
+		log.Warn("run abandoned: claim lost")
+		return
+	}
+	// The job's own context may be cancelled (shutdown); the ack must still
+	// go out, so it gets a context of its own.
+	actx := context.WithoutCancel(ctx)
+	// A shutdown gives the run back only when it interrupted the attempt:
+	// an engine that ended by itself (its output may have stayed open past
+	// the grace) has an outcome to record, and a release would run it again.
+	if (errors.Is(cause, errShutdown) && out.stopped) || out.release {
+		release := func(q *db.Queries) (int64, error) {
+			// The run first, then its environment: every transaction locks
+			// runs before environments, so none can deadlock with a claim.
+			n, err := q.ReleaseRun(actx, db.ReleaseRunParams{Now: nowParam, ID: run.ID, WorkerID: nsv(w.cfg.WorkerID)})
+			if err != nil || n == 0 || !out.requeueEnv {
+				return n, err
+			}
+			if _, err := q.RequeueEnvironment(actx, db.RequeueEnvironmentParams{ErrorMessage: nullStr(out.err), Now: nowParam, ID: run.env.ID}); err != nil {
+				return 0, err
+			}
+			return n, nil
+		}
+		// A release that requeues the environment locks an environment, so
+		// it goes alone (see ackBatcher); a plain release is batched.
+		var n int64
+		var err error
+		if out.requeueEnv {
+			n, err = w.ackAlone(actx, log, release)
+		} else {
+			n, err = w.ackRun(actx, log, 0, release)
+		}
+		if !w.afterAck(n, err, "released", log) {
+			// The claim was gone (or the write failed): nothing was released.
+			return
+		}
+		reason := "worker shutting down"
+		if out.release {
+			reason = out.err
+		}
+		ev.Emit("info", "run.released", "run released without spending its attempt", map[string]any{"reason": reason})
+		log.Info("run released without spending its attempt", slog.String("reason", reason))
+		return
+	}
+
+	// engine_wall_us keeps the precision a short engine's time needs (the
+	// bench subtracts it from the run's wall time).
+	execMs := map[string]any{"wall_ms": wall.Milliseconds(), "engine_wall_ms": out.engineWall.Milliseconds(),
+		"engine_wall_us": out.engineWall.Microseconds(), "engine_cpu_ms": out.engineCPU.Milliseconds()}
+
+	if out.succeeded {
+		n, err := w.ackRun(actx, log, resultRows(out.summary), w.succeededAck(actx, run, out))
+		if w.afterAck(n, err, "succeeded", log) {
+			w.metrics.RunDuration.WithLabelValues("succeeded").Observe(wall.Seconds())
+			ev.Emit("info", "run.complete", "run succeeded", map[string]any{
+				"status": "succeeded", "exit_code": out.exitCode, "output_path": out.outputPath, "execution": execMs, "error": nil,
+			})
+			log.Info("run succeeded", slog.Duration("wall", wall), slog.String("output_path", out.outputPath))
+		}
+		return
+	}
+
+	var row db.FailRunRow
+	n, err := w.ackRun(actx, log, 0, func(q *db.Queries) (int64, error) {
+		r, err := q.FailRun(actx, db.FailRunParams{
+			Retryable: out.retryable, Now: nowParam,
+			BackoffMaxSeconds: w.cfg.BackoffMax.Seconds(), BackoffBaseSeconds: w.cfg.BackoffBase.Seconds(),
+			ExitCode: out.exitParam(), ErrorMessage: nullStr(out.err), ID: run.ID, WorkerID: nsv(w.cfg.WorkerID),
+		})
+		if errors.Is(err, sql.ErrNoRows) {
+			return 0, nil
+		}
+		row = r
+		return 1, err
+	})
+	outcome := "failed"
+	if row.Status == "queued" {
+		outcome = "retried"
+	}
+	if !w.afterAck(n, err, outcome, log) {
+		return
+	}
+	w.metrics.RunDuration.WithLabelValues(outcome).Observe(wall.Seconds())
+	if outcome == "retried" {
+		ev.Emit("warning", "run.retry", "run failed; it will be retried", map[string]any{
+			"attempt": row.AttemptCount, "max_attempts": row.MaxAttempts, "available_at": row.AvailableAt.String(),
+			"exit_code": out.exitCode, "error": out.err,
+		})
+		log.Warn("run failed; retrying later", slog.String("error", out.err), slog.String("available_at", row.AvailableAt.String()))
+		return
+	}
+	ev.Emit("error", "run.complete", "run failed", map[string]any{
+		"status": "failed", "exit_code": out.exitCode, "error": out.err, "execution": execMs, "output_path": nil,
+	})
+	log.Error("run failed", slog.String("error", out.err), slog.Int64("attempts", row.AttemptCount))
+}
+
+// succeededAck is the ack of a succeeded run: the fenced CompleteRun, then
+// (only if it changed the row) the replace of the run's results. The
+// results are encoded here, before the ack waits for the write lock.
+func (w *Worker) succeededAck(ctx context.Context, run claimedRun, out runOutcome) func(q *db.Queries) (int64, error) {
+	exit := out.exitParam()
+	res, encErr := encodeResults(run.ID, out.summary)
+	return func(q *db.Queries) (int64, error) {
+		if encErr != nil {
+			return 0, encErr
+		}
+		n, err := q.CompleteRun(ctx, db.CompleteRunParams{Now: nowParam, ExitCode: exit, OutputPath: nullStr(out.outputPath), ID: run.ID, WorkerID: nsv(w.cfg.WorkerID)})
+		if err != nil || n == 0 {
+			return n, err
+		}
+		return n, writeResults(ctx, q, run.ID, res)
+	}
+}
+
+var errFenced = errors.New("fenced write changed no row")
+
+// afterAck counts the outcome and reports whether the write took effect.
+func (w *Worker) afterAck(n int64, err error, outcome string, log *slog.Logger) bool {
+	switch {
+	case err != nil:
+		log.Error("could not record the run's outcome; its lease will expire and it will run again", slog.String("error", err.Error()))
+		return false
+	case n == 0:
+		w.metrics.LostClaims.WithLabelValues("run").Inc()
+		w.metrics.RunsFinished.WithLabelValues("lost").Inc()
+		log.Warn("claim lost before the outcome was written; nothing recorded", slog.String("outcome", outcome))
+		return false
+	}
+	w.metrics.RunsFinished.WithLabelValues(outcome).Inc()
+	return true
+}
