@@ -76,7 +76,7 @@ type Metrics struct {
 type Field struct {
 	Field              string   // field (required)
 	Label              *string  // label
-	Detected           bool     // detected (required, a JSON boolean)
+	Detected           bool     // detected (required; read by boolean)
 	BestMappingScore   *float64 // best_mapping_score
 	OccurrencesTables  int64    // occurrences.tables, default 0
 	OccurrencesColumns int64    // occurrences.columns, default 0
@@ -117,7 +117,9 @@ var ErrNotObject = errors.New("run summary is not a JSON object")
 //   - counts and indexes cannot be negative: a negative one is absent (and
 //     an item whose index is absent is skipped);
 //   - floats from JSON numbers or numeric strings, finite only;
-//   - strings trimmed, empty is absent; a JSON number counts as its text.
+//   - booleans from JSON booleans, numbers (non-zero is true) or the
+//     strings 1/true/yes/y/on and 0/false/no/n/off, trimmed, in any case;
+//   - strings from JSON strings only, trimmed; empty is absent.
 func Parse(data []byte) (Summary, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
@@ -216,8 +218,8 @@ func readMetrics(root map[string]any) *Metrics {
 	return &m
 }
 
-// readFields reads fields[]: an item needs a field name and a boolean
-// detected; a repeated name keeps its first item (run_fields is keyed by
+// readFields reads fields[]: an item needs a field name and a detected
+// that reads as a boolean (see boolean); a repeated name keeps its first item (run_fields is keyed by
 // run and field).
 func readFields(v any) (fields []Field, skipped int) {
 	items, _ := v.([]any)
@@ -225,7 +227,7 @@ func readFields(v any) (fields []Field, skipped int) {
 	for _, item := range items {
 		o := object(item)
 		name := text(o["field"])
-		detected, ok := o["detected"].(bool)
+		detected, ok := boolean(o["detected"])
 		if name == nil || !ok {
 			skipped++
 			continue

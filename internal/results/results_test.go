@@ -149,7 +149,7 @@ func TestMetricStrings(t *testing.T) {
 		{data: `{"evaluation": "passed"}`, wantMetricsIsNil: true},
 		{data: `{"validation": {"max_severity": "Warning"}}`, maxSev: ptr("Warning")},
 		{data: `{"validation": {"max_severity": ["error"]}}`, wantMetricsIsNil: true},
-		{data: `{"validation": {"max_severity": 3}}`, maxSev: ptr("3")},
+		{data: `{"validation": {"max_severity": 3}}`, wantMetricsIsNil: true},
 	}
 	for _, tt := range tests {
 		s := mustParse(t, tt.data)
@@ -212,12 +212,14 @@ func TestFields(t *testing.T) {
 		{"lenient values", `[{"field": "  a ", "label": "  ", "detected": true, "best_mapping_score": " 0.5 ", "occurrences": {"tables": "4", "columns": 2.0}}]`,
 			[]Field{{Field: "a", Detected: true, BestMappingScore: ptr(0.5), OccurrencesTables: 4, OccurrencesColumns: 2}}, 0},
 		{"bad optional values", `[{"field": "a", "label": 7, "detected": true, "best_mapping_score": "high", "occurrences": {"tables": -1, "columns": true}}]`,
-			[]Field{{Field: "a", Label: ptr("7"), Detected: true}}, 0},
+			[]Field{{Field: "a", Detected: true}}, 0},
 		{"occurrences wrong type", `[{"field": "a", "detected": true, "occurrences": [1, 2]}]`, []Field{{Field: "a", Detected: true}}, 0},
 		{"score not finite", `[{"field": "a", "detected": true, "best_mapping_score": "NaN"}, {"field": "b", "detected": true, "best_mapping_score": 1e999}]`,
 			[]Field{{Field: "a", Detected: true}, {Field: "b", Detected: true}}, 0},
 		{"no field", `[{"detected": true}, {"field": "", "detected": true}, {"field": null, "detected": true}, {"field": ["a"], "detected": true}]`, nil, 4},
-		{"detected not boolean", `[{"field": "a"}, {"field": "b", "detected": "true"}, {"field": "c", "detected": 1}, {"field": "d", "detected": null}]`, nil, 4},
+		{"detected not boolean", `[{"field": "a"}, {"field": "b", "detected": "maybe"}, {"field": "c", "detected": [1]}, {"field": "d", "detected": null}, {"field": "e", "detected": ""}]`, nil, 5},
+		{"detected read leniently", `[{"field": "a", "detected": "no"}, {"field": "b", "detected": " Yes "}, {"field": "c", "detected": 1}, {"field": "d", "detected": 0.0}, {"field": "e", "detected": "0"}]`,
+			[]Field{{Field: "a"}, {Field: "b", Detected: true}, {Field: "c", Detected: true}, {Field: "d"}, {Field: "e"}}, 0},
 		{"not objects", `[1, "a", null, [], true]`, nil, 5},
 		{"duplicates keep the first", `[{"field": "a", "detected": true}, {"field": "a", "detected": false}, {"field": " a", "detected": false}]`, []Field{{Field: "a", Detected: true}}, 2},
 		{"order kept", `[{"field": "b", "detected": true}, {"field": "a", "detected": false}]`, []Field{{Field: "b", Detected: true}, {Field: "a"}}, 0},
@@ -278,7 +280,7 @@ func TestColumns(t *testing.T) {
 			})}, 0},
 		{"unmapped column", `[` + workbook(wbLoc, shLoc, tbLoc, `[{"index": "4", "header": {"raw": 2024}, "mapping": {"status": " UNMAPPED ", "unmapped_reason": "no match", "score": "0.1"}}]`) + `]`,
 			[]Column{with(func(c *Column) {
-				c.ColumnIndex, c.HeaderRaw, c.MappingStatus, c.UnmappedReason, c.MappingScore = 4, ptr("2024"), "unmapped", ptr("no match"), ptr(0.1)
+				c.ColumnIndex, c.MappingStatus, c.UnmappedReason, c.MappingScore = 4, "unmapped", ptr("no match"), ptr(0.1)
 			})}, 0},
 		{"defaults", `[` + workbook(wbLoc, shLoc, tbLoc, `[{"index": 0, "mapping": {"status": "Mapped"}, "non_empty_cells": -4}]`) + `]`,
 			[]Column{with(func(c *Column) { c.MappingStatus = "mapped" })}, 0},

@@ -38,22 +38,45 @@ func kind(v any) string {
 	return "an object"
 }
 
-// text reads a string, trimmed; empty is absent. A number counts as its
-// literal text (a header can be a year); booleans and containers do not.
+// text reads a string, trimmed; empty is absent. Only a JSON string is
+// text, as in the original worker: a number or a boolean where a name is
+// expected is absent, not turned into its literal.
 func text(v any) *string {
-	var s string
-	switch x := v.(type) {
-	case string:
-		s = strings.TrimSpace(x)
-	case json.Number:
-		s = x.String()
-	default:
+	x, ok := v.(string)
+	if !ok {
 		return nil
 	}
+	s := strings.TrimSpace(x)
 	if s == "" {
 		return nil
 	}
 	return &s
+}
+
+// boolean reads a truth value as the original worker does: a JSON boolean;
+// a number, true when it is not zero; or one of the strings 1, true, yes,
+// y, on and 0, false, no, n, off, trimmed and in any case. Anything else
+// is absent (ok false).
+func boolean(v any) (value, ok bool) {
+	switch x := v.(type) {
+	case bool:
+		return x, true
+	case json.Number:
+		f, err := strconv.ParseFloat(x.String(), 64)
+		if err != nil && !errors.Is(err, strconv.ErrRange) {
+			return false, false
+		}
+		// A number beyond float64's range is still not zero.
+		return f != 0 || err != nil, true
+	case string:
+		switch strings.ToLower(strings.TrimSpace(x)) {
+		case "1", "true", "yes", "y", "on":
+			return true, true
+		case "0", "false", "no", "n", "off":
+			return false, true
+		}
+	}
+	return false, false
 }
 
 // integer reads an int64 from a JSON number or a numeric string: an integer,
