@@ -68,7 +68,8 @@ func (w *Worker) buildEnvironment(parent context.Context, env db.ClaimEnvironmen
 		info, buildErr = envbuild.Build(ctx, envbuild.Spec{
 			Python: w.cfg.Python, EnvDir: ep.Dir, Venv: ep.Venv, EngineSpec: env.EngineSpec,
 			ConfigPackageDir: configDir, PipCacheDir: w.layout.PipCacheDir(), BaseEnv: w.baseEnv,
-			Timeout: w.cfg.EnvBuildTimeout, Log: ev,
+			EnvPassthrough: w.cfg.EngineEnvPassthrough,
+			Timeout:        w.cfg.EnvBuildTimeout, Log: ev,
 		})
 	}()
 	wall := time.Since(started)

@@ -149,7 +149,7 @@ func (w *Worker) execute(ctx context.Context, run claimedRun, rp paths.RunPaths,
 	spec := engine.Spec{
 		Path:    interpreter,
 		Dir:     rp.Dir,
-		Env:     w.engineEnv,
+		Env:     engine.VenvEnv(w.engineEnv, interpreter),
 		Timeout: w.cfg.RunTimeout,
 		Log:     ev,
 		Scope:   "run",

@@ -37,11 +37,12 @@ type Worker struct {
 	layout  paths.Layout
 	log     *slog.Logger
 	metrics *Metrics
-	// baseEnv is the environment subprocesses start from (secrets are
-	// stripped from it by engine.ChildEnv).
+	// baseEnv is the environment subprocesses start from; each takes only
+	// its allowlist from it (engine.EngineEnv, engine.BuildEnv).
 	baseEnv []string
-	// engineEnv is engine.ChildEnv(baseEnv), the environment of every
-	// engine run, made once instead of once per run.
+	// engineEnv is engine.EngineEnv(baseEnv, passthrough), the environment
+	// of every engine run before its venv's variables, made once instead of
+	// once per run.
 	engineEnv []string
 	now       func() time.Time
 
@@ -112,7 +113,7 @@ func New(cfg config.Config, st *store.Store, o Options) (*Worker, error) {
 		log:       o.Logger.With(slog.String("worker_id", cfg.WorkerID)),
 		metrics:   o.Metrics,
 		baseEnv:   o.Environ,
-		engineEnv: engine.ChildEnv(o.Environ),
+		engineEnv: engine.EngineEnv(o.Environ, cfg.EngineEnvPassthrough),
 		now:       time.Now,
 		finished:  make(chan struct{}, 1),
 		wake:      make(chan struct{}, 1),

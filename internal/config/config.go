@@ -120,6 +120,10 @@ type Config struct {
 	EnvBuildMaxAttempts int `env:"ADE_WORKER_ENV_BUILD_MAX_ATTEMPTS" envDefault:"3"`
 	// RunTimeout bounds one engine run; 0 means no bound (unset, empty or 0).
 	RunTimeout time.Duration `env:"ADE_WORKER_RUN_TIMEOUT_SECONDS"`
+	// EngineEnvPassthrough names variables of the worker's environment that
+	// engine runs and environment builds receive beside the allowlist
+	// (comma-separated); empty passes none. See engine.EngineEnv.
+	EngineEnvPassthrough []string `env:"ADE_WORKER_ENGINE_ENV_PASSTHROUGH"`
 }
 
 // SQLiteBusyTimeout is SQLiteBusyTimeoutMS as a duration.

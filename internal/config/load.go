@@ -306,7 +306,45 @@ func (c *Config) validate(vars map[string]string) error {
 	case c.RunTimeout < 0:
 		return bad("ADE_WORKER_RUN_TIMEOUT_SECONDS", "must not be negative (leave it unset for no timeout)")
 	}
+	names, err := passthroughNames(c.EngineEnvPassthrough)
+	if err != nil {
+		return bad("ADE_WORKER_ENGINE_ENV_PASSTHROUGH", err.Error())
+	}
+	c.EngineEnvPassthrough = names
 	return nil
+}
+
+// passthroughNames trims the names of ADE_WORKER_ENGINE_ENV_PASSTHROUGH,
+// drops empty ones and duplicates, and refuses what is not a variable name
+// and the worker's own database settings, which no subprocess may see.
+func passthroughNames(given []string) ([]string, error) {
+	var names []string
+	for _, name := range given {
+		name = strings.TrimSpace(name)
+		switch {
+		case name == "" || slices.Contains(names, name):
+			continue
+		case !isVariableName(name):
+			return nil, fmt.Errorf("names %q, which is not a variable name (letters, digits and _, not starting with a digit)", name)
+		case strings.HasPrefix(strings.ToUpper(name), "ADE_DATABASE_"):
+			return nil, fmt.Errorf("names %s, a database setting of the worker, which never reaches the engine", name)
+		}
+		names = append(names, name)
+	}
+	return names, nil
+}
+
+// isVariableName reports whether s is a portable environment variable name.
+func isVariableName(s string) bool {
+	for i, r := range s {
+		switch {
+		case r == '_' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z':
+		case i > 0 && r >= '0' && r <= '9':
+		default:
+			return false
+		}
+	}
+	return s != ""
 }
 
 // checkDatabaseURL accepts the URL forms the store can open. It never quotes

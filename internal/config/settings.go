@@ -57,6 +57,7 @@ func Documented() []Setting {
 		{"ADE_WORKER_ENV_BUILD_TIMEOUT_SECONDS", "600", "Seconds one environment build may take."},
 		{"ADE_WORKER_ENV_BUILD_MAX_ATTEMPTS", "3", "Tries of a failing environment build before its waiting runs fail."},
 		{"ADE_WORKER_RUN_TIMEOUT_SECONDS", "", "Seconds one engine run may take; unset, empty or 0 means no limit."},
+		{"ADE_WORKER_ENGINE_ENV_PASSTHROUGH", "", "Comma-separated names of further variables the engine and environment builds receive from the worker's environment."},
 	}
 }
 

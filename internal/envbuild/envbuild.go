@@ -78,9 +78,12 @@ type Spec struct {
 	ConfigPackageDir string
 	// PipCacheDir is pip's cache, shared by builds; empty leaves pip's own.
 	PipCacheDir string
-	// BaseEnv is the environment the steps start from, filtered through
-	// engine.ChildEnv. Nil means os.Environ().
+	// BaseEnv is the environment the steps start from; they get its
+	// allowlist (engine.BuildEnv). Nil means os.Environ().
 	BaseEnv []string
+	// EnvPassthrough names further variables of BaseEnv the steps get
+	// (ADE_WORKER_ENGINE_ENV_PASSTHROUGH).
+	EnvPassthrough []string
 	// Timeout bounds the whole build, all steps together; 0 means none.
 	Timeout time.Duration
 	// Log receives every line the steps print and a record per step.
@@ -182,7 +185,7 @@ func newBuilder(s Spec) (*builder, error) {
 		}
 		extra = append(extra, "PIP_CACHE_DIR="+cache)
 	}
-	b.env = engine.ChildEnv(base, extra...)
+	b.env = engine.BuildEnv(base, s.EnvPassthrough, extra...)
 	return b, nil
 }
 

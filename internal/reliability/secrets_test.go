@@ -10,8 +10,11 @@ import (
 )
 
 // TestEngineEnvironmentHasNoSecrets: the engine runs configuration code
-// written by users, so it gets neither the database settings nor any
-// variable that looks like a credential, while ordinary variables reach it.
+// written by users, so it gets an allowlisted environment: neither the
+// database settings nor any credential, whether its name says so or not
+// (DATABASE_URL, a proxy URL with a password, DB_PWD, PRIVATE_PEM), nor an
+// ordinary variable nobody named; a variable the operator names in
+// ADE_WORKER_ENGINE_ENV_PASSTHROUGH does reach it, and so do the venv's.
 func TestEngineEnvironmentHasNoSecrets(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
@@ -23,8 +26,18 @@ func TestEngineEnvironmentHasNoSecrets(t *testing.T) {
 		"DB_PASSWORD":               "db-password-value",
 		"STORAGE_ACCOUNT_KEY":       "account-key-value",
 		"ADE_DATABASE_MI_CLIENT_ID": "mi-client-id",
+		"DATABASE_URL":              "postgres://u:pw-in-database-url@h/d",
+		"SQLALCHEMY_DATABASE_URI":   "mssql://sa:pw-in-sqlalchemy@h/d",
+		"HTTPS_PROXY":               "http://user:pw-in-proxy@proxy.example:3128",
+		"DB_PWD":                    "db-pwd-value",
+		"ADE_API_AUTH":              "Bearer api-auth-value",
+		"PRIVATE_PEM":               "-----BEGIN PRIVATE KEY----- pem-value",
+		"ADE_RELIABILITY_UNNAMED":   "unnamed-value",
 	}
-	env := []string{"ADE_RELIABILITY_ORDINARY=visible"}
+	env := []string{
+		"ADE_RELIABILITY_ORDINARY=visible", "ADE_WORKER_ENGINE_ENV_PASSTHROUGH=ADE_RELIABILITY_ORDINARY",
+		"LC_TIME=C.UTF-8", "TZ=UTC",
+	}
 	for k, v := range secrets {
 		env = append(env, k+"="+v)
 	}
@@ -43,11 +56,18 @@ func TestEngineEnvironmentHasNoSecrets(t *testing.T) {
 	if err := json.Unmarshal(b, &seen); err != nil {
 		t.Fatal(err)
 	}
-	if seen["ADE_RELIABILITY_ORDINARY"] != "visible" {
-		t.Fatalf("ordinary variable missing from the engine's environment: %v", seen)
+	for name, want := range map[string]string{"ADE_RELIABILITY_ORDINARY": "visible", "LC_TIME": "C.UTF-8", "TZ": "UTC", "PYTHONUNBUFFERED": "1"} {
+		if seen[name] != want {
+			t.Errorf("engine sees %s=%q, want %q", name, seen[name], want)
+		}
+	}
+	// The environment's interpreter is fakepython, in <root>/bin.
+	venvBin := filepath.Dir(f.fakePython)
+	if !strings.HasPrefix(seen["PATH"], venvBin+string(os.PathListSeparator)) || seen["VIRTUAL_ENV"] != filepath.Dir(venvBin) {
+		t.Errorf("engine sees PATH %q and VIRTUAL_ENV %q; want the venv of %s first", seen["PATH"], seen["VIRTUAL_ENV"], venvBin)
 	}
 	for name, value := range seen {
-		if strings.HasPrefix(name, "ADE_DATABASE_") {
+		if strings.HasPrefix(name, "ADE_DATABASE_") || strings.HasPrefix(name, "ADE_WORKER_") {
 			t.Errorf("engine sees %s", name)
 		}
 		for secretName, secret := range secrets {
@@ -59,6 +79,7 @@ func TestEngineEnvironmentHasNoSecrets(t *testing.T) {
 			t.Errorf("engine sees the database path in %s", name)
 		}
 	}
+	t.Logf("the engine's environment: %d variables", len(seen))
 }
 
 // TestDatabaseUnreachableAtStart: a database that cannot be opened at
