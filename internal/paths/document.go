@@ -26,8 +26,9 @@ import (
 // is three ordinary characters of a file name, so an encoded "../" names a
 // (missing) file inside the folder rather than a way out.
 //
-// A path that is safe but does not exist, or is not a regular file, gives
-// ErrNotFound. The returned path has its symlinks resolved.
+// A path that is safe but does not exist gives ErrNotFound; one that is not
+// a regular file (a folder, a FIFO, a socket, a device) gives
+// ErrNotRegular. The returned path has its symlinks resolved.
 func (l Layout) DocumentPath(workspaceID, storedURI string) (string, error) {
 	root, err := l.DocumentsDir(workspaceID)
 	if err != nil {
@@ -63,8 +64,8 @@ func (l Layout) DocumentPath(workspaceID, storedURI string) (string, error) {
 		}
 		return "", fmt.Errorf("inspect document %q: %w", storedURI, err)
 	}
-	if !info.Mode().IsRegular() {
-		return "", notFound("stored_uri", storedURI, "names something that is not a regular file")
+	if err := checkRegular(storedURI, info); err != nil {
+		return "", err
 	}
 	return real, nil
 }
@@ -73,6 +74,12 @@ func (l Layout) DocumentPath(workspaceID, storedURI string) (string, error) {
 // symlink, even one swapped in after the checks, can make it read a file
 // outside the documents folder. It accepts and refuses what DocumentPath
 // does.
+//
+// It never blocks: what the name leads to is looked at (stat) before it is
+// opened, so a FIFO, a socket, a device or a folder is refused without
+// being opened (opening a FIFO waits for a writer, for ever); and the open
+// itself does not wait (O_NONBLOCK), so a FIFO swapped in after the look is
+// refused too, by the look at the open file.
 func (l Layout) OpenDocument(workspaceID, storedURI string) (*os.File, error) {
 	root, err := l.DocumentsDir(workspaceID)
 	if err != nil {
@@ -85,28 +92,78 @@ func (l Layout) OpenDocument(workspaceID, storedURI string) (*os.File, error) {
 	if !within(root, filepath.Join(root, rel)) {
 		return nil, unsafe("stored_uri", storedURI, "leads outside the documents folder")
 	}
+	r, err := os.OpenRoot(root)
+	if err != nil {
+		return nil, openError(storedURI, err)
+	}
+	defer r.Close()
 	// The same lexical reading as DocumentPath: "a/../b" names b even when
 	// no folder "a" exists, as filepath.Join reads it there.
-	f, err := os.OpenInRoot(root, filepath.Clean(rel))
+	name := filepath.Clean(rel)
+	info, err := r.Stat(name)
 	if err != nil {
-		if isMissing(err) {
-			return nil, notFound("stored_uri", storedURI, "names a document file that does not exist")
-		}
-		if strings.Contains(err.Error(), "escapes from parent") {
-			return nil, unsafe("stored_uri", storedURI, "resolves through a symlink to outside the documents folder")
-		}
-		return nil, fmt.Errorf("open document %q: %w", storedURI, err)
+		return nil, openError(storedURI, err)
+	}
+	if err := checkRegular(storedURI, info); err != nil {
+		return nil, err
+	}
+	return openRegular(r, name, storedURI)
+}
+
+// openRegular opens name under r for reading without waiting, and keeps it
+// only if the open file is a regular file.
+func openRegular(r *os.Root, name, storedURI string) (*os.File, error) {
+	f, err := r.OpenFile(name, os.O_RDONLY|openNonBlocking, 0)
+	if err != nil {
+		return nil, openError(storedURI, err)
 	}
 	info, err := f.Stat()
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("inspect document %q: %w", storedURI, err)
 	}
-	if !info.Mode().IsRegular() {
+	if err := checkRegular(storedURI, info); err != nil {
 		f.Close()
-		return nil, notFound("stored_uri", storedURI, "names something that is not a regular file")
+		return nil, err
 	}
 	return f, nil
+}
+
+// openError turns an error of looking up or opening a document into the
+// error the caller can act on: missing, escaping, or something else.
+func openError(storedURI string, err error) error {
+	switch {
+	case isMissing(err):
+		return notFound("stored_uri", storedURI, "names a document file that does not exist")
+	case strings.Contains(err.Error(), "escapes from parent"):
+		return unsafe("stored_uri", storedURI, "resolves through a symlink to outside the documents folder")
+	case errors.Is(err, syscall.ENXIO):
+		// What opening a socket says.
+		return notRegular("stored_uri", storedURI, "names a socket, not a regular file")
+	}
+	return fmt.Errorf("open document %q: %w", storedURI, err)
+}
+
+// checkRegular refuses, with ErrNotRegular, anything but a regular file,
+// saying what it is.
+func checkRegular(storedURI string, info fs.FileInfo) error {
+	mode := info.Mode()
+	what := ""
+	switch {
+	case mode.IsRegular():
+		return nil
+	case mode.IsDir():
+		what = "a folder"
+	case mode&fs.ModeNamedPipe != 0:
+		what = "a FIFO (named pipe)"
+	case mode&fs.ModeSocket != 0:
+		what = "a socket"
+	case mode&fs.ModeDevice != 0:
+		what = "a device"
+	default:
+		what = "something"
+	}
+	return notRegular("stored_uri", storedURI, "names "+what+", not a regular file")
 }
 
 // documentRel turns a stored_uri into a path relative to the documents

@@ -12,17 +12,22 @@ import (
 var ErrUnsafe = errors.New("unsafe path")
 
 // ErrNotFound marks a document or output that lies where it should but does
-// not exist (or is not a regular file), so the caller can say "document file
-// missing" rather than report an attack.
+// not exist, so the caller can say "document file missing" rather than
+// report an attack.
 var ErrNotFound = errors.New("not found")
 
-// Error says which value was refused and why. It wraps ErrUnsafe or
-// ErrNotFound.
+// ErrNotRegular marks a document that lies where it should but is not a
+// regular file: a folder, a FIFO, a socket or a device. Unlike a missing
+// file it will not turn into a document by waiting.
+var ErrNotRegular = errors.New("not a regular file")
+
+// Error says which value was refused and why. It wraps ErrUnsafe,
+// ErrNotFound or ErrNotRegular.
 type Error struct {
 	What   string // what the value is, e.g. "workspace id" or "stored_uri"
 	Value  string // the value as given, cut to a readable length
 	Reason string // e.g. `contains "/"`
-	Err    error  // ErrUnsafe or ErrNotFound
+	Err    error  // ErrUnsafe, ErrNotFound or ErrNotRegular
 }
 
 func (e *Error) Error() string {
@@ -47,4 +52,8 @@ func unsafe(what, value, reason string) *Error {
 
 func notFound(what, value, reason string) *Error {
 	return newError(ErrNotFound, what, value, reason)
+}
+
+func notRegular(what, value, reason string) *Error {
+	return newError(ErrNotRegular, what, value, reason)
 }

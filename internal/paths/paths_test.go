@@ -228,7 +228,7 @@ func TestDocumentPath(t *testing.T) {
 	tests := []struct {
 		uri     string
 		want    string // the resolved path, when it succeeds
-		wantErr error  // ErrUnsafe or ErrNotFound
+		wantErr error  // ErrUnsafe, ErrNotFound or ErrNotRegular
 	}{
 		{uri: "file:a.xlsx", want: ok("a.xlsx")},
 		{uri: "FILE:a.xlsx", want: ok("a.xlsx")},
@@ -271,7 +271,7 @@ func TestDocumentPath(t *testing.T) {
 		{uri: "file:missing.xlsx", wantErr: ErrNotFound},
 		{uri: "file:..%2F..%2F..%2Foutside%2Fsecret", wantErr: ErrNotFound},
 		{uri: "file:%2e%2e/%2e%2e/x", wantErr: ErrNotFound},
-		{uri: "file:dir", wantErr: ErrNotFound},
+		{uri: "file:dir", wantErr: ErrNotRegular},
 		{uri: "file:a.xlsx/x", wantErr: ErrNotFound},
 	}
 	for _, tt := range tests {

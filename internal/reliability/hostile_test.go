@@ -2,9 +2,11 @@ package reliability
 
 import (
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -140,6 +142,25 @@ func TestHostileInput(t *testing.T) {
 		{name: "stored_uri other scheme", queue: documentRun(func(*fixture) string { return "https://example.com/members.csv" }, 3),
 			status: "failed", errorHas: "scheme", event: "run.complete", attempts: 1},
 
+		// documents that are not regular files: opening a FIFO would wait
+		// for a writer for ever
+		{name: "stored_uri names a FIFO", queue: documentRun(func(f *fixture) string {
+			must(t, os.MkdirAll(filepath.Join(docsDir, "special"), 0o755))
+			must(t, syscall.Mkfifo(filepath.Join(docsDir, "special", "fifo.csv"), 0o644))
+			return "file:special/fifo.csv"
+		}, 3), status: "failed", errorHas: "names a FIFO (named pipe), not a regular file", event: "run.complete", attempts: 1},
+		{name: "stored_uri names a socket", queue: documentRun(func(f *fixture) string {
+			must(t, os.MkdirAll(filepath.Join(docsDir, "special"), 0o755))
+			l, err := net.Listen("unix", filepath.Join(docsDir, "special", "sock.csv"))
+			must(t, err)
+			t.Cleanup(func() { l.Close() })
+			return "file:special/sock.csv"
+		}, 3), status: "failed", errorHas: "names a socket, not a regular file", event: "run.complete", attempts: 1},
+		{name: "stored_uri names a folder", queue: documentRun(func(f *fixture) string {
+			must(t, os.MkdirAll(filepath.Join(docsDir, "special", "folder.csv"), 0o755))
+			return "file:special/folder.csv"
+		}, 3), status: "failed", errorHas: "names a folder, not a regular file", event: "run.complete", attempts: 1},
+
 		// ids
 		{name: "workspace id with slash", queue: idRun("ws/evil", ""), status: "failed", errorHas: "workspace id", noFolder: true},
 		{name: "workspace id dot-dot", queue: idRun("..", ""), status: "failed", errorHas: "workspace id", noFolder: true},
@@ -221,6 +242,18 @@ func TestHostileInput(t *testing.T) {
 			f.configPackage(testWorkspace, cfg, "ok")
 			return testWorkspace, f.queueRun(runSpec{cfg: cfg, engineSpec: "ade-engine-broken==1"})
 		}, status: "failed", errorHas: "no matching distribution found for ade-engine-broken", event: "run.complete"},
+	}
+
+	if os.Geteuid() == 0 {
+		// Making a device node takes root; elsewhere the FIFO and socket
+		// cases stand for it.
+		cases = append(cases, hostileCase{name: "stored_uri names a device", queue: documentRun(func(f *fixture) string {
+			must(t, os.MkdirAll(filepath.Join(docsDir, "special"), 0o755))
+			must(t, syscall.Mknod(filepath.Join(docsDir, "special", "null.csv"), syscall.S_IFCHR|0o666, 1<<8|3))
+			return "file:special/null.csv"
+		}, 3), status: "failed", errorHas: "names a device, not a regular file", event: "run.complete", attempts: 1})
+	} else {
+		t.Log("not root: no device node case")
 	}
 
 	var runs []queued
@@ -387,7 +420,9 @@ func checkWrites(t *testing.T, f *fixture, before map[string]string, runs []queu
 		t.Errorf("the file outside was changed: %q, %v", b, err)
 	}
 	err = filepath.WalkDir(filepath.Join(f.dataDir, "workspaces"), func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || d.Type()&fs.ModeSymlink != 0 {
+		// Only regular files are read: a FIFO among the documents would
+		// make the read wait for a writer.
+		if err != nil || !d.Type().IsRegular() {
 			return nil
 		}
 		if b, err := os.ReadFile(p); err == nil && strings.Contains(string(b), outsideSecret) {
