@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/ade-dev/ade-worker/gen/db"
@@ -131,20 +132,40 @@ func (w *Worker) execute(ctx context.Context, run claimedRun, rp paths.RunPaths,
 		ev.Emit("info", "run.dry_run", "dry run: the engine is not invoked", nil)
 		return runOutcome{succeeded: true}
 	}
+	spec, stop := w.prepare(run, rp, opts, ev, log)
+	if stop != nil {
+		return *stop
+	}
+	ev.Emit("info", "run.engine.start", "engine started", map[string]any{"args": spec.Args})
+	res, err := engine.Run(ctx, spec)
+	if err != nil {
+		if ctx.Err() != nil {
+			return runOutcome{stopped: true, err: "stopped before the engine started: " + context.Cause(ctx).Error()}
+		}
+		// An argument list too long fails the same way every time.
+		return failed(!errors.Is(err, syscall.E2BIG), "start engine: %v", err)
+	}
+	return w.engineOutcome(ctx, res, opts, rp, ev, log)
+}
+
+// prepare checks what the engine needs and stages the input; it returns
+// the engine's command, or the outcome of an attempt that cannot start.
+func (w *Worker) prepare(run claimedRun, rp paths.RunPaths, opts runopts.Options, ev *eventlog.Log, log *slog.Logger) (engine.Spec, *runOutcome) {
+	stop := func(o runOutcome) (engine.Spec, *runOutcome) { return engine.Spec{}, &o }
 	interpreter := run.env.PythonInterpreter.String
 	if err := envbuild.Usable(interpreter); err != nil {
 		// The environment's folder vanished (GC, a wiped disk): rebuild it
 		// once and give the run back without spending its attempt.
 		log.Warn("environment interpreter is gone; rebuilding the environment", slog.String("error", err.Error()))
 		ev.Emit("warning", "run.environment_missing", "environment interpreter is missing; the environment will be rebuilt", map[string]any{"error": err.Error()})
-		return runOutcome{release: true, requeueEnv: true, err: "environment interpreter missing: " + err.Error()}
+		return stop(runOutcome{release: true, requeueEnv: true, err: "environment interpreter missing: " + err.Error()})
 	}
 	configDir, err := w.layout.ConfigPackageDir(run.WorkspaceID, run.ConfigurationID)
 	if err != nil {
-		return failed(false, "%v", err)
+		return stop(failed(false, "%v", err))
 	}
 	if st, err := os.Stat(configDir); err != nil || !st.IsDir() {
-		return failed(false, "configuration package missing: %s", configDir)
+		return stop(failed(false, "configuration package missing: %s", configDir))
 	}
 	spec := engine.Spec{
 		Path:    interpreter,
@@ -157,33 +178,49 @@ func (w *Worker) execute(ctx context.Context, run claimedRun, rp paths.RunPaths,
 	if opts.ValidateOnly {
 		spec.Args = opts.ValidateArgs(configDir)
 	} else {
-		if run.doc == nil {
-			return failed(false, "document %s not found in workspace %s", run.InputDocumentID, run.WorkspaceID)
-		}
-		src, err := w.layout.OpenDocument(run.WorkspaceID, run.doc.StoredUri)
-		if err != nil {
-			// A missing file may still be on its way (the API writes the row
-			// and the file separately); an unsafe path never becomes safe.
-			return failed(errors.Is(err, paths.ErrNotFound), "input document: %v", err)
-		}
-		// A copy, never a link: the engine must not be able to change the
-		// stored document. It is written in place: the engine starts only
-		// once it is whole, and a retry writes it again.
-		staged := rp.StagedInput(run.doc.OriginalFilename)
-		if err := writeCopy(src, staged); err != nil {
-			return failed(true, "stage input document: %v", err)
+		staged, out := w.stageInput(run, rp)
+		if out != nil {
+			return stop(*out)
 		}
 		spec.Args = opts.ProcessArgs(staged, rp.Output, configDir)
 	}
-	ev.Emit("info", "run.engine.start", "engine started", map[string]any{"args": spec.Args})
-
-	res, err := engine.Run(ctx, spec)
-	if err != nil {
-		if ctx.Err() != nil {
-			return runOutcome{stopped: true, err: "stopped before the engine started: " + context.Cause(ctx).Error()}
-		}
-		return failed(true, "start engine: %v", err)
+	// A command line the system cannot take fails at exec the same way
+	// every time: refuse it here, saying which options made it so long.
+	if err := engine.CheckArgs(spec.Path, spec.Args, spec.Env); err != nil {
+		return stop(failed(false, "run options cannot be passed to the engine (%d input sheets, %d engine arguments): %v",
+			len(opts.InputSheets), len(opts.EngineArgs), err))
 	}
+	return spec, nil
+}
+
+// stageInput copies the run's document into its input folder and returns
+// the copy's path, or the outcome of an attempt that cannot have it.
+func (w *Worker) stageInput(run claimedRun, rp paths.RunPaths) (string, *runOutcome) {
+	if run.doc == nil {
+		out := failed(false, "document %s not found in workspace %s", run.InputDocumentID, run.WorkspaceID)
+		return "", &out
+	}
+	src, err := w.layout.OpenDocument(run.WorkspaceID, run.doc.StoredUri)
+	if err != nil {
+		// A missing file may still be on its way (the API writes the row
+		// and the file separately); an unsafe path never becomes safe.
+		out := failed(errors.Is(err, paths.ErrNotFound), "input document: %v", err)
+		return "", &out
+	}
+	// A copy, never a link: the engine must not be able to change the
+	// stored document. It is written in place: the engine starts only
+	// once it is whole, and a retry writes it again.
+	staged := rp.StagedInput(run.doc.OriginalFilename)
+	if err := writeCopy(src, staged); err != nil {
+		out := failed(true, "stage input document: %v", err)
+		return "", &out
+	}
+	return staged, nil
+}
+
+// engineOutcome reads how an engine run ended: stopped, timed out, failed,
+// or succeeded with its summary and output.
+func (w *Worker) engineOutcome(ctx context.Context, res engine.Result, opts runopts.Options, rp paths.RunPaths, ev *eventlog.Log, log *slog.Logger) runOutcome {
 	out := runOutcome{engineCPU: res.UserCPU + res.SysCPU, engineWall: res.Duration}
 	code := res.ExitCode
 	out.exitCode = &code

@@ -110,6 +110,13 @@ func TestHostileInput(t *testing.T) {
 		{name: "run_options an array", queue: optionsRun(`[1, 2]`), status: "failed", errorHas: "invalid run options", event: "run.complete"},
 		{name: "run_options engine args with NUL", queue: optionsRun(`{"engine_args": ["--x\u0000y"]}`), status: "failed", errorHas: "invalid run options", event: "run.complete"},
 
+		// options that make a command line no system takes: refused before
+		// the start, not retried
+		{name: "engine_args of 300 KB", queue: optionsRun(`{"engine_args": ["--note=` + strings.Repeat("x", 300_000) + `"]}`),
+			status: "failed", errorHas: "run options cannot be passed to the engine", event: "run.complete", attempts: 1},
+		{name: "200,000 input sheets", queue: optionsRun(manySheets(200_000)),
+			status: "failed", errorHas: "run options cannot be passed to the engine (200000 input sheets", event: "run.complete", attempts: 1},
+
 		// documents
 		{name: "unknown document", queue: func(f *fixture, cfg string) (string, string) {
 			f.configPackage(testWorkspace, cfg, "ok")
@@ -321,6 +328,20 @@ func TestHostileInput(t *testing.T) {
 	}
 	w.stop(t)
 	checkWrites(t, f, before, runs)
+}
+
+// manySheets is run_options naming n input sheets.
+func manySheets(n int) string {
+	var b strings.Builder
+	b.WriteString(`{"input_sheet_names": [`)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`"Sheet ` + itoa(i) + `"`)
+	}
+	b.WriteString(`]}`)
+	return b.String()
 }
 
 func must(t *testing.T, err error) {
