@@ -156,6 +156,23 @@ ORDER BY status;`,
 -- this. It returns a constant so the twin set stays complete.
 SELECT CAST(0 AS BIGINT) AS data_version;`,
 	},
+	// sql/queries/mssql/runs.sql:97
+	deferRun: {
+		name: "DeferRun",
+		text: `-- name: DeferRun :execrows
+UPDATE r
+SET status = N'queued',
+    attempt_count = CASE WHEN r.attempt_count > 0 THEN r.attempt_count - 1 ELSE 0 END,
+    claimed_by = NULL,
+    claim_expires_at = NULL,
+    error_message = @p1,
+    available_at = DATEADD(MILLISECOND, b.ms, DATEADD(SECOND, b.whole_s, c.now))
+FROM runs AS r
+CROSS APPLY (SELECT COALESCE(CAST(@p2 AS DATETIME2), SYSUTCDATETIME()) AS now) AS c
+CROSS APPLY (SELECT CAST(FLOOR(@p3) AS INT) AS whole_s,
+    CAST(ROUND((@p3 - FLOOR(@p3)) * 1000, 0) AS INT) AS ms) AS b
+WHERE r.id = @p4 AND r.status = N'running' AND r.claimed_by = @p5;`,
+	},
 	// sql/queries/mssql/gc.sql:26
 	deleteGCEnvironment: {
 		name: "DeleteGCEnvironment",
@@ -337,7 +354,7 @@ SET status = N'queued',
     updated_at = COALESCE(CAST(@p1 AS DATETIME2), SYSUTCDATETIME())
 OUTPUT inserted.id, inserted.workspace_id;`,
 	},
-	// sql/queries/mssql/runs.sql:97
+	// sql/queries/mssql/runs.sql:111
 	expireRunLeases: {
 		name: "ExpireRunLeases",
 		text: `-- name: ExpireRunLeases :many
@@ -391,7 +408,7 @@ CROSS APPLY (SELECT CAST(FLOOR(capped.seconds) AS INT) AS whole_s,
     CAST(ROUND((capped.seconds - FLOOR(capped.seconds)) * 1000, 0) AS INT) AS ms) AS b
 WHERE e.id = @p6 AND e.status = N'building' AND e.claimed_by = @p7;`,
 	},
-	// sql/queries/mssql/runs.sql:146
+	// sql/queries/mssql/runs.sql:160
 	failExhaustedRuns: {
 		name: "FailExhaustedRuns",
 		text: `-- name: FailExhaustedRuns :many
@@ -440,7 +457,7 @@ CROSS APPLY (SELECT CAST(FLOOR(capped.seconds) AS INT) AS whole_s,
     CAST(ROUND((capped.seconds - FLOOR(capped.seconds)) * 1000, 0) AS INT) AS ms) AS b
 WHERE r.id = @p7 AND r.status = N'running' AND r.claimed_by = @p8;`,
 	},
-	// sql/queries/mssql/runs.sql:123
+	// sql/queries/mssql/runs.sql:137
 	failRunsOfFailedEnvironments: {
 		name: "FailRunsOfFailedEnvironments",
 		text: `-- name: FailRunsOfFailedEnvironments :many
@@ -466,7 +483,7 @@ SET status = N'failed',
     error_message = N'environment build failed: ' + COALESCE(build_error, N'unknown error')
 OUTPUT inserted.id, inserted.workspace_id, inserted.error_message;`,
 	},
-	// sql/queries/mssql/runs.sql:173
+	// sql/queries/mssql/runs.sql:187
 	getDocument: {
 		name: "GetDocument",
 		text: `-- name: GetDocument :one
@@ -485,7 +502,7 @@ SELECT id, workspace_id, configuration_id, engine_spec, deps_digest, status,
 FROM environments
 WHERE id = @p1;`,
 	},
-	// sql/queries/mssql/runs.sql:165
+	// sql/queries/mssql/runs.sql:179
 	getRun: {
 		name: "GetRun",
 		text: `-- name: GetRun :one

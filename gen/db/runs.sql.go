@@ -131,6 +131,44 @@ func (q *Queries) CompleteRun(ctx context.Context, arg CompleteRunParams) (int64
 	return result.RowsAffected()
 }
 
+const deferRun = `-- name: DeferRun :execrows
+UPDATE runs
+SET status = 'queued',
+    attempt_count = max(attempt_count - 1, 0),
+    claimed_by = NULL,
+    claim_expires_at = NULL,
+    error_message = ?1,
+    available_at = strftime('%Y-%m-%d %H:%M:%f000', COALESCE(?2, 'now'),
+        '+' || CAST(?3 AS REAL) || ' seconds')
+WHERE id = ?4 AND status = 'running' AND claimed_by = ?5
+`
+
+type DeferRunParams struct {
+	ErrorMessage sql.NullString
+	Now          interface{}
+	DelaySeconds float64
+	ID           string
+	WorkerID     sql.NullString
+}
+
+// Give a run back without spending its attempt, to be claimed again only
+// after delay_seconds: an infrastructure fault on the worker's host (a full
+// disk, a read-only file system, no file descriptors left) stopped it
+// before the engine could run. error_message says why it waits.
+func (q *Queries) DeferRun(ctx context.Context, arg DeferRunParams) (int64, error) {
+	result, err := q.db.ExecContext(ctx, deferRun,
+		arg.ErrorMessage,
+		arg.Now,
+		arg.DelaySeconds,
+		arg.ID,
+		arg.WorkerID,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
 const expireRunLeases = `-- name: ExpireRunLeases :many
 UPDATE runs
 SET status = CASE WHEN attempt_count < max_attempts THEN 'queued' ELSE 'failed' END,

@@ -26,7 +26,8 @@ type Metrics struct {
 	AckBatchSize      prometheus.Histogram
 	AckBatchFallbacks prometheus.Counter
 	LoopErrors        prometheus.Counter
-	QueueDepth        *prometheus.GaugeVec // table, status: runs queued|running, environments queued|building
+	InfraFaults       *prometheus.CounterVec // kind: no_space|quota|read_only|open_files
+	QueueDepth        *prometheus.GaugeVec   // table, status: runs queued|running, environments queued|building
 	SlotsInUse        prometheus.Gauge
 	Slots             prometheus.Gauge
 	LastLoopTimestamp prometheus.Gauge
@@ -89,6 +90,10 @@ func NewMetrics() *Metrics {
 		LoopErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ade_worker_loop_errors_total", Help: "Loop iterations that failed and were retried.",
 		}),
+		InfraFaults: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ade_worker_infrastructure_faults_total",
+			Help: "Run attempts given back unspent because the host failed them, by kind (no_space, quota, read_only, open_files).",
+		}, []string{"kind"}),
 		QueueDepth: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "ade_worker_queue_depth",
 			Help: "The live queue, sampled every 15 s: runs queued or running, environments queued or building (finished runs and built environments are not counted).",
@@ -110,7 +115,7 @@ func NewMetrics() *Metrics {
 	}
 	m.BuildInfo.Set(1)
 	reg.MustRegister(m.RunsClaimed, m.RunsFinished, m.RunDuration, m.EnvBuilds, m.EnvBuildDuration,
-		m.LeaseExpiries, m.LostClaims, m.HeartbeatErrors, m.ClaimLatency, m.AckBatchSize, m.AckBatchFallbacks, m.LoopErrors, m.QueueDepth,
+		m.LeaseExpiries, m.LostClaims, m.HeartbeatErrors, m.ClaimLatency, m.AckBatchSize, m.AckBatchFallbacks, m.LoopErrors, m.InfraFaults, m.QueueDepth,
 		m.SlotsInUse, m.Slots, m.LastLoopTimestamp, m.BuildInfo,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

@@ -24,6 +24,10 @@ func (w *Worker) finishRun(ctx context.Context, run claimedRun, out runOutcome, 
 	// The job's own context may be cancelled (shutdown); the ack must still
 	// go out, so it gets a context of its own.
 	actx := context.WithoutCancel(ctx)
+	if out.fault != "" {
+		w.deferRun(actx, run, out, ev, log)
+		return
+	}
 	// A shutdown gives the run back only when it interrupted the attempt:
 	// an engine that ended by itself (its output may have stayed open past
 	// the grace) has an outcome to record, and a release would run it again.

@@ -37,6 +37,9 @@ type runOutcome struct {
 	// released at shutdown; one that ended by itself is recorded.
 	stopped    bool
 	requeueEnv bool
+	// fault names the infrastructure fault (see infraFault) that stopped
+	// the attempt: the run is given back without spending its attempt.
+	fault      string
 	exitCode   *int
 	err        string
 	summary    *results.Summary
@@ -75,26 +78,8 @@ func (w *Worker) processRun(parent context.Context, run claimedRun, freeSlot fun
 	})()
 	defer w.jobs.begin("run:"+run.ID, cancel, log)()
 
-	rp, pathErr := w.layout.Run(run.WorkspaceID, run.ID)
-	var folderErr error
-	if pathErr == nil {
-		folderErr = makeRunFolder(rp)
-	}
-	var ev *eventlog.Log
-	if pathErr == nil && folderErr == nil {
-		var err error
-		ev, err = eventlog.Open(rp.Events, map[string]string{
-			"run_id": run.ID, "workspace_id": run.WorkspaceID,
-			"configuration_id": run.ConfigurationID, "environment_id": run.env.ID,
-		})
-		if err != nil {
-			log.Warn("cannot open the run's event log; continuing without it", slog.String("error", err.Error()))
-		}
-	}
+	rp, ev, stop := w.openRunFolder(run, log)
 	defer ev.Close()
-	ev.Emit("info", "run.start", "run started", map[string]any{
-		"attempt": run.AttemptCount, "max_attempts": run.MaxAttempts, "worker_id": w.cfg.WorkerID,
-	})
 	log.Info("run started")
 
 	var out runOutcome
@@ -105,17 +90,63 @@ func (w *Worker) processRun(parent context.Context, run claimedRun, freeSlot fun
 				out = failed(true, "internal error in the worker: %v", p)
 			}
 		}()
-		switch {
-		case pathErr != nil:
-			out = failed(false, "%v", pathErr)
-		case folderErr != nil:
-			out = failed(true, "create run folder: %v", folderErr)
-		default:
-			out = w.execute(ctx, run, rp, ev, log)
+		if stop != nil {
+			out = *stop
+			return
+		}
+		out = w.execute(ctx, run, rp, ev, log)
+		if !out.succeeded && out.retryable {
+			// An engine that failed while its event log could not be
+			// written met the full disk (or the like) too: give the run
+			// back rather than spend its attempt.
+			if err := ev.Flush(); err != nil {
+				if o, ok := faulted(err, "%s; writing the event log: %v", out.err, err); ok {
+					out = o
+				}
+			}
 		}
 	}()
 	freeSlot()
 	w.finishRun(ctx, run, out, ev, log, time.Since(started))
+}
+
+// openRunFolder makes the run's folder and opens its event log, with
+// run.start in it; stop is the outcome of an attempt that cannot go on.
+// The log is nil when the run has no folder or the log cannot be opened
+// for another reason than an infrastructure fault.
+func (w *Worker) openRunFolder(run claimedRun, log *slog.Logger) (paths.RunPaths, *eventlog.Log, *runOutcome) {
+	rp, err := w.layout.Run(run.WorkspaceID, run.ID)
+	if err != nil {
+		out := failed(false, "%v", err)
+		return rp, nil, &out
+	}
+	if err := w.files.makeRunFolder(rp); err != nil {
+		out, ok := faulted(err, "create run folder: %v", err)
+		if !ok {
+			out = failed(true, "create run folder: %v", err)
+		}
+		return rp, nil, &out
+	}
+	ev, err := w.files.openEvents(rp.Events, map[string]string{
+		"run_id": run.ID, "workspace_id": run.WorkspaceID,
+		"configuration_id": run.ConfigurationID, "environment_id": run.env.ID,
+	})
+	if err != nil {
+		if out, ok := faulted(err, "open the run's event log: %v", err); ok {
+			return rp, nil, &out
+		}
+		log.Warn("cannot open the run's event log; continuing without it", slog.String("error", err.Error()))
+	}
+	ev.Emit("info", "run.start", "run started", map[string]any{
+		"attempt": run.AttemptCount, "max_attempts": run.MaxAttempts, "worker_id": w.cfg.WorkerID,
+	})
+	// A log that cannot take its first record will not take the engine's.
+	if err := ev.Flush(); err != nil {
+		if out, ok := faulted(err, "write the run's event log: %v", err); ok {
+			return rp, ev, &out
+		}
+	}
+	return rp, ev, nil
 }
 
 // execute does the work of one attempt and says how it ended. It writes no
@@ -141,6 +172,9 @@ func (w *Worker) execute(ctx context.Context, run claimedRun, rp paths.RunPaths,
 	if err != nil {
 		if ctx.Err() != nil {
 			return runOutcome{stopped: true, err: "stopped before the engine started: " + context.Cause(ctx).Error()}
+		}
+		if out, ok := faulted(err, "start engine: %v", err); ok {
+			return out
 		}
 		// An argument list too long fails the same way every time.
 		return failed(!errors.Is(err, syscall.E2BIG), "start engine: %v", err)
@@ -204,17 +238,25 @@ func (w *Worker) stageInput(run claimedRun, rp paths.RunPaths) (string, *runOutc
 	if err != nil {
 		// A missing file may still be on its way (the API writes the row
 		// and the file separately); an unsafe path never becomes safe.
-		out := failed(errors.Is(err, paths.ErrNotFound), "input document: %v", err)
+		out, ok := faulted(err, "input document: %v", err)
+		if !ok {
+			out = failed(errors.Is(err, paths.ErrNotFound), "input document: %v", err)
+		}
 		return "", &out
 	}
 	// A copy, never a link: the engine must not be able to change the
 	// stored document. It is written in place: the engine starts only
 	// once it is whole, and a retry writes it again.
 	staged := rp.StagedInput(run.doc.OriginalFilename)
-	if err := writeCopy(src, staged); err != nil {
-		out := failed(true, "stage input document: %v", err)
+	if err := w.files.stage(src, staged); err != nil {
+		out, ok := faulted(err, "stage input document: %v", err)
+		if !ok {
+			out = failed(true, "stage input document: %v", err)
+		}
 		return "", &out
 	}
+	// The data folder takes writes again: faults start counting anew.
+	w.faultStreak.Store(0)
 	return staged, nil
 }
 

@@ -66,6 +66,11 @@ type Worker struct {
 	jobs jobTracker
 	// acks group-commits run acks (see ackRun).
 	acks ackBatcher
+	// files is the run job's file work (a test swaps in faults).
+	files runFiles
+	// faultStreak counts the infrastructure faults since a run last got
+	// its input staged; it sets how long a faulted run waits (deferRun).
+	faultStreak atomic.Int64
 	// runJob and envJob are the jobs of claimed runs and environments:
 	// processRun and buildEnvironment (a benchmark of the database path
 	// replaces them).
@@ -120,6 +125,7 @@ func New(cfg config.Config, st *store.Store, o Options) (*Worker, error) {
 		hardStop:  make(chan struct{}),
 	}
 	w.runJob, w.envJob = w.processRun, w.buildEnvironment
+	w.files = osFiles{}
 	w.jobsCtx, w.cancelJobs = context.WithCancelCause(context.Background())
 	w.metrics.Slots.Set(float64(cfg.Concurrency))
 	w.metrics.countStatements(st)

@@ -62,6 +62,7 @@ var planWants = map[string][]string{
 	"CompleteRun":             {"SEARCH runs USING INDEX sqlite_autoindex_runs_1 (id=?)"},
 	"FailRun":                 {"SEARCH runs USING INDEX sqlite_autoindex_runs_1 (id=?)"},
 	"ReleaseRun":              {"SEARCH runs USING INDEX sqlite_autoindex_runs_1 (id=?)"},
+	"DeferRun":                {"SEARCH runs USING INDEX sqlite_autoindex_runs_1 (id=?)"},
 	"DeleteRunMetrics":        {"SEARCH run_metrics USING PRIMARY KEY (run_id=?)"},
 	"DeleteRunFields":         {"SEARCH run_fields USING PRIMARY KEY (run_id=?)"},
 	"DeleteRunTableColumns":   {"SEARCH run_table_columns USING PRIMARY KEY (run_id=?)"},

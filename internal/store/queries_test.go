@@ -332,6 +332,40 @@ func TestNonRetryableFailureAndRelease(t *testing.T) {
 	})
 }
 
+// DeferRun gives a run back unspent, to be claimed after the delay, with
+// the reason in error_message; a foreign worker's defer changes nothing.
+func TestDeferRunKeepsTheAttempt(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		q := s.Queries()
+		enqueue(t, s, "run-1", keyA, 1, 0)
+		readyEnvs(t, s, 0)
+		if _, ok := claimRun(t, s, time.Second, 60); !ok {
+			t.Fatal("nothing claimed")
+		}
+		p := db.DeferRunParams{ErrorMessage: ns("no space left on device"), Now: at(2 * time.Second), DelaySeconds: 2.5, ID: "run-1", WorkerID: ns("intruder")}
+		if n, err := q.DeferRun(ctx, p); n != 0 || err != nil {
+			t.Fatalf("foreign defer changed %d rows, %v", n, err)
+		}
+		p.WorkerID = ns(worker)
+		if n, err := q.DeferRun(ctx, p); n != 1 || err != nil {
+			t.Fatalf("defer changed %d rows, %v", n, err)
+		}
+		run := getRun(t, s, "run-1")
+		if run.Status != "queued" || run.AttemptCount != 0 || run.ClaimedBy.Valid || run.ErrorMessage.String != "no space left on device" ||
+			!run.AvailableAt.Time.Equal(t0.Add(4500*time.Millisecond)) {
+			t.Fatalf("deferred run = %+v; want queued, attempt 0, available 2.5 s after the defer", run)
+		}
+		// Its one attempt is still there: it is claimed again once due.
+		if _, ok := claimRun(t, s, 4*time.Second, 60); ok {
+			t.Fatal("claimed before its delay was over")
+		}
+		if r, ok := claimRun(t, s, 5*time.Second, 60); !ok || r.AttemptCount != 1 {
+			t.Fatalf("claim after the delay = %+v, %v; want attempt 1", r, ok)
+		}
+	})
+}
+
 func TestExpireLeases(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()

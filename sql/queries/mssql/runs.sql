@@ -94,6 +94,20 @@ SET status = N'queued',
     available_at = COALESCE(CAST(@now AS DATETIME2), SYSUTCDATETIME())
 WHERE id = @id AND status = N'running' AND claimed_by = @worker_id;
 
+-- name: DeferRun :execrows
+UPDATE r
+SET status = N'queued',
+    attempt_count = CASE WHEN r.attempt_count > 0 THEN r.attempt_count - 1 ELSE 0 END,
+    claimed_by = NULL,
+    claim_expires_at = NULL,
+    error_message = @error_message,
+    available_at = DATEADD(MILLISECOND, b.ms, DATEADD(SECOND, b.whole_s, c.now))
+FROM runs AS r
+CROSS APPLY (SELECT COALESCE(CAST(@now AS DATETIME2), SYSUTCDATETIME()) AS now) AS c
+CROSS APPLY (SELECT CAST(FLOOR(@delay_seconds) AS INT) AS whole_s,
+    CAST(ROUND((@delay_seconds - FLOOR(@delay_seconds)) * 1000, 0) AS INT) AS ms) AS b
+WHERE r.id = @id AND r.status = N'running' AND r.claimed_by = @worker_id;
+
 -- name: ExpireRunLeases :many
 WITH expired AS (
     SELECT TOP (500) *

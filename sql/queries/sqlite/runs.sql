@@ -89,6 +89,21 @@ SET status = 'queued',
     available_at = strftime('%Y-%m-%d %H:%M:%f000', COALESCE(sqlc.narg(now), 'now'))
 WHERE id = @id AND status = 'running' AND claimed_by = @worker_id;
 
+-- name: DeferRun :execrows
+-- Give a run back without spending its attempt, to be claimed again only
+-- after delay_seconds: an infrastructure fault on the worker's host (a full
+-- disk, a read-only file system, no file descriptors left) stopped it
+-- before the engine could run. error_message says why it waits.
+UPDATE runs
+SET status = 'queued',
+    attempt_count = max(attempt_count - 1, 0),
+    claimed_by = NULL,
+    claim_expires_at = NULL,
+    error_message = @error_message,
+    available_at = strftime('%Y-%m-%d %H:%M:%f000', COALESCE(sqlc.narg(now), 'now'),
+        '+' || CAST(@delay_seconds AS REAL) || ' seconds')
+WHERE id = @id AND status = 'running' AND claimed_by = @worker_id;
+
 -- name: ExpireRunLeases :many
 -- A running run past its lease is re-queued with backoff, or failed with
 -- "lease expired" when its attempts are used up. Bounded per sweep.
