@@ -308,6 +308,9 @@ func toSheets(field string, v any) ([]string, error) {
 		return nil, &Error{Field: field, Reason: "expected a list of sheet names, got " + show(v)}
 	}
 	var sheets []string
+	// A map, not a scan of sheets: a hostile list of 200,000 names would
+	// otherwise take seconds of CPU to dedupe.
+	seen := make(map[string]struct{}, len(items))
 	for i, item := range items {
 		s, ok := item.(string)
 		if !ok {
@@ -316,9 +319,10 @@ func toSheets(field string, v any) ([]string, error) {
 		if strings.IndexByte(s, 0) >= 0 {
 			return nil, &Error{Field: fmt.Sprintf("%s[%d]", field, i), Reason: "contains a NUL character"}
 		}
-		if strings.TrimSpace(s) == "" || slices.Contains(sheets, s) {
+		if _, dup := seen[s]; dup || strings.TrimSpace(s) == "" {
 			continue
 		}
+		seen[s] = struct{}{}
 		sheets = append(sheets, s)
 	}
 	return sheets, nil
