@@ -443,6 +443,9 @@ func (f *fixture) baseEnv(id string) []string {
 		"ADE_WORKER_SHUTDOWN_GRACE_SECONDS=10",
 		"ADE_WORKER_PYTHON=" + f.fakePython,
 		"ADE_FAKE_MARKERS=" + f.markers,
+		// The engine gets an allowlisted environment: fakepython's
+		// markers folder is named for it.
+		"ADE_WORKER_ENGINE_ENV_PASSTHROUGH=ADE_FAKE_MARKERS",
 		"PIP_NO_INDEX=1",
 		"PIP_FIND_LINKS=/usr/share/python-wheels",
 	}

@@ -35,7 +35,7 @@ func TestEngineEnvironmentHasNoSecrets(t *testing.T) {
 		"ADE_RELIABILITY_UNNAMED":   "unnamed-value",
 	}
 	env := []string{
-		"ADE_RELIABILITY_ORDINARY=visible", "ADE_WORKER_ENGINE_ENV_PASSTHROUGH=ADE_RELIABILITY_ORDINARY",
+		"ADE_RELIABILITY_ORDINARY=visible", "ADE_WORKER_ENGINE_ENV_PASSTHROUGH=ADE_FAKE_MARKERS,ADE_RELIABILITY_ORDINARY",
 		"LC_TIME=C.UTF-8", "TZ=UTC",
 	}
 	for k, v := range secrets {
