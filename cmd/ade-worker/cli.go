@@ -48,7 +48,7 @@ func init() {
 	commands = []command{
 		{name: "run", usage: "run [--drain]", summary: "process the queue (the default command)", run: cmdRun,
 			detail: "Claims environment builds and runs from ADE_DATABASE_URL until SIGTERM or SIGINT; a first signal\n" +
-				"lets in-flight jobs finish within ADE_WORKER_SHUTDOWN_GRACE_SECONDS, a second stops them now.\n" +
+				"lets in-flight jobs finish within ADE_WORKER_SHUTDOWN_GRACE_SECONDS, a second stops them and exits.\n" +
 				"With ADE_WORKER_HTTP_ADDR set it serves /metrics, /healthz and /readyz.\n" +
 				"It refuses a database whose schema is not current: run 'ade-worker migrate up' first,\n" +
 				"or set ADE_WORKER_AUTO_CREATE_SCHEMA=1."},

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -29,7 +30,10 @@ func cmdRun(env *cliEnv, args []string) int {
 	if code != 0 {
 		return code
 	}
-	defer st.Close()
+	// A stop that left jobs waiting on the database must not wait again to
+	// close it.
+	closeWait := time.Duration(-1)
+	defer func() { closeStore(st, closeWait) }()
 	if err := ensureSchema(boot, cfg, st, log); err != nil {
 		fmt.Fprintf(env.stderr, "ade-worker: %v\n", err)
 		return exitFailure
@@ -49,6 +53,9 @@ func cmdRun(env *cliEnv, args []string) int {
 	}
 	if err := w.Run(ctx, app.RunOptions{Drain: *drain}); err != nil {
 		fmt.Fprintf(env.stderr, "ade-worker: %v\n", err)
+		if _, ok := errors.AsType[*app.UnfinishedError](err); ok {
+			closeWait = time.Second
+		}
 		return exitFailure
 	}
 	return exitOK

@@ -115,9 +115,9 @@ SET status = N'succeeded',
     completed_at = COALESCE(CAST(@p1 AS DATETIME2), SYSUTCDATETIME()),
     exit_code = @p2,
     output_path = @p3,
-    error_message = NULL,
+    error_message = @p4,
     claim_expires_at = NULL
-WHERE id = @p4 AND status = N'running' AND claimed_by = @p5;`,
+WHERE id = @p5 AND status = N'running' AND claimed_by = @p6;`,
 	},
 	// sql/queries/mssql/status.sql:16
 	countEnvironmentsByStatus: {

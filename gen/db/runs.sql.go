@@ -103,25 +103,29 @@ SET status = 'succeeded',
     completed_at = strftime('%Y-%m-%d %H:%M:%f000', COALESCE(?1, 'now')),
     exit_code = ?2,
     output_path = ?3,
-    error_message = NULL,
+    error_message = ?4,
     claim_expires_at = NULL
-WHERE id = ?4 AND status = 'running' AND claimed_by = ?5
+WHERE id = ?5 AND status = 'running' AND claimed_by = ?6
 `
 
 type CompleteRunParams struct {
-	Now        interface{}
-	ExitCode   sql.NullInt64
-	OutputPath sql.NullString
-	ID         string
-	WorkerID   sql.NullString
+	Now          interface{}
+	ExitCode     sql.NullInt64
+	OutputPath   sql.NullString
+	ErrorMessage sql.NullString
+	ID           string
+	WorkerID     sql.NullString
 }
 
 // Success. Runs in the same transaction as the results replace.
+// error_message is NULL unless part of the outcome could not be stored
+// (results the database refused).
 func (q *Queries) CompleteRun(ctx context.Context, arg CompleteRunParams) (int64, error) {
 	result, err := q.db.ExecContext(ctx, completeRun,
 		arg.Now,
 		arg.ExitCode,
 		arg.OutputPath,
+		arg.ErrorMessage,
 		arg.ID,
 		arg.WorkerID,
 	)

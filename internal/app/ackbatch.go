@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ade-dev/ade-worker/gen/db"
+	"github.com/ade-dev/ade-worker/internal/store"
 )
 
 // Group commit of run acks. Acks that arrive while a transaction commits
@@ -48,6 +49,9 @@ const (
 
 // ackRequest is one ack waiting for the committer.
 type ackRequest struct {
+	// ctx is the ack's own context: its deadline bounds the batch's wait
+	// for the write lock.
+	ctx  context.Context
 	fn   func(q *db.Queries) (int64, error)
 	rows int // result rows the ack writes, to bound the batch
 	done chan ackResult
@@ -72,13 +76,14 @@ type ackBatcher struct {
 
 // ackRun writes a run's ack fn, fenced on its claim, in a group commit with
 // the other run acks that queue with it, retrying alone while the database
-// is unreachable. It gives up only on a hard stop; the lease then expires
-// and another worker runs the attempt again (at least once). It returns the
-// rows fn's fenced statement changed: 0 when the claim was gone and nothing
-// was written. rows is the number of result rows fn writes (it bounds the
-// batch).
+// answers with a transient error. It gives up when ctx ends (see
+// ackContext) or at once on a permanent error (a constraint, a value too
+// long), which no retry mends; the lease then expires and another worker
+// runs the attempt again (at least once). It returns the rows fn's fenced
+// statement changed: 0 when the claim was gone and nothing was written.
+// rows is the number of result rows fn writes (it bounds the batch).
 func (w *Worker) ackRun(ctx context.Context, log *slog.Logger, rows int, fn func(q *db.Queries) (int64, error)) (int64, error) {
-	r := &ackRequest{fn: fn, rows: rows, done: make(chan ackResult, 1)}
+	r := &ackRequest{ctx: ctx, fn: fn, rows: rows, done: make(chan ackResult, 1)}
 	b := &w.acks
 	b.mu.Lock()
 	b.queue = append(b.queue, r)
@@ -131,10 +136,12 @@ func (w *Worker) commitAcks() {
 func (w *Worker) commitBatch(batch []*ackRequest) {
 	w.metrics.AckBatchSize.Observe(float64(len(batch)))
 	ns := make([]int64, len(batch))
-	// The transaction's own context never ends: each ack's statements use
-	// the context its closure was made with (an ack's context outlives its
-	// job's, see finishRun).
-	err := w.st.Write(context.Background(), func(q *db.Queries) (err error) {
+	// Each ack's statements use the context its closure was made with; the
+	// transaction's own (its BEGIN, its wait for the write lock) ends with
+	// the first ack's deadline, so no ack waits past its own.
+	ctx, cancel := batchContext(w.ackBase, batch)
+	defer cancel()
+	err := w.st.Write(ctx, func(q *db.Queries) (err error) {
 		// A panicking ack fails its batch like an error, so its job (and
 		// not this goroutine, which every ack waits on) meets the panic
 		// again when it writes alone.
@@ -166,12 +173,27 @@ func (w *Worker) commitBatch(batch []*ackRequest) {
 	}
 }
 
+// batchContext is base with the earliest deadline of the batch's acks.
+func batchContext(base context.Context, batch []*ackRequest) (context.Context, context.CancelFunc) {
+	var first time.Time
+	for _, r := range batch {
+		if d, ok := r.ctx.Deadline(); ok && (first.IsZero() || d.Before(first)) {
+			first = d
+		}
+	}
+	if first.IsZero() {
+		return context.WithCancel(base)
+	}
+	return context.WithDeadline(base, first)
+}
+
 // ackAlone writes one fenced transaction, retrying with backoff while the
-// database is unreachable (the job's subprocess is already done, so waiting
-// costs only the slot). It gives up only on a hard stop; the lease then
-// expires and another worker runs the attempt again (at least once). A
-// transaction whose fenced statement changed no row is rolled back. log is
-// the job's, so a retry names the run or environment it is for.
+// database answers with a transient error (the job's subprocess is already
+// done, so waiting costs only the slot), until ctx ends; a permanent error
+// is returned at once. The lease then expires and another worker runs the
+// attempt again (at least once). A transaction whose fenced statement
+// changed no row is rolled back. log is the job's, so a retry names the run
+// or environment it is for.
 func (w *Worker) ackAlone(ctx context.Context, log *slog.Logger, fn func(q *db.Queries) (int64, error)) (int64, error) {
 	return w.ackRetry(ctx, log, fn, nil)
 }
@@ -183,16 +205,26 @@ func (w *Worker) ackRetry(ctx context.Context, log *slog.Logger, fn func(q *db.Q
 	err := first
 	for {
 		if err != nil {
-			log.Warn("writing a job's outcome failed; retrying", slog.String("error", err.Error()), slog.Duration("in", delay))
-			select {
-			case <-w.hardStop:
+			if store.IsPermanent(err) {
+				// A constraint or a value the column cannot take: the
+				// same write fails the same way every time.
+				log.Error("writing a job's outcome failed with a permanent error; not retrying", slog.String("error", err.Error()))
 				return 0, err
+			}
+			if ctx.Err() != nil {
+				return 0, gaveUp(ctx, err)
+			}
+			log.Warn("writing a job's outcome failed; retrying", slog.String("error", err.Error()),
+				slog.String("class", store.Classify(err).String()), slog.Duration("in", delay))
+			select {
+			case <-ctx.Done():
+				return 0, gaveUp(ctx, err)
 			case <-time.After(jitter(delay)):
 			}
 			delay = min(delay*2, maxAckRetry)
 		}
 		var n int64
-		err = w.st.Write(ctx, func(q *db.Queries) error {
+		werr := w.st.Write(ctx, func(q *db.Queries) error {
 			var err error
 			n, err = fn(q)
 			if err == nil && n == 0 {
@@ -200,11 +232,25 @@ func (w *Worker) ackRetry(ctx context.Context, log *slog.Logger, fn func(q *db.Q
 			}
 			return err
 		})
-		if errors.Is(err, errFenced) {
+		switch {
+		case errors.Is(werr, errFenced):
 			return 0, nil
-		}
-		if err == nil {
+		case werr == nil:
 			return n, nil
+		case ctx.Err() != nil:
+			// The write ended with the context: report what failed the
+			// writes before it, if anything did.
+			if err == nil {
+				err = werr
+			}
+			return 0, gaveUp(ctx, err)
 		}
+		err = werr
 	}
+}
+
+// gaveUp is err, the last failure of an ack, saying that the ack stopped
+// trying because ctx ended.
+func gaveUp(ctx context.Context, err error) error {
+	return fmt.Errorf("%w (gave up: %v)", err, context.Cause(ctx))
 }

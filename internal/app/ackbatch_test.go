@@ -17,6 +17,9 @@ type ackRig struct {
 	w    *Worker
 	runs []claimedRun
 	out  runOutcome
+	// ctx is the context of the acks submit sends; cancel ends them.
+	ctx    context.Context
+	cancel context.CancelFunc
 }
 
 func newAckRig(t *testing.T, n int) *ackRig {
@@ -35,6 +38,8 @@ func newAckRig(t *testing.T, n int) *ackRig {
 		t.Fatalf("claimed %d, want %d runs in one claim", len(cs), n)
 	}
 	r := &ackRig{t: t, w: w, out: benchOutcome(benchSummary(t, 10, 20))}
+	r.ctx, r.cancel = context.WithCancel(context.Background())
+	t.Cleanup(r.cancel)
 	for _, c := range cs {
 		if c.run == nil {
 			t.Fatalf("claimed %+v, want a run", c)
@@ -93,7 +98,7 @@ func (r *ackRig) submit(fns ...func(q *db.Queries) (int64, error)) []chan ackRet
 	for i, fn := range fns {
 		outs[i] = make(chan ackReturn, 1)
 		go func() {
-			n, err := r.w.ackRun(context.Background(), r.w.log, resultRows(r.out.summary), fn)
+			n, err := r.w.ackRun(r.ctx, r.w.log, resultRows(r.out.summary), fn)
 			outs[i] <- ackReturn{n, err}
 		}()
 	}
@@ -101,7 +106,7 @@ func (r *ackRig) submit(fns ...func(q *db.Queries) (int64, error)) []chan ackRet
 }
 
 func (r *ackRig) succeeded(i int) func(q *db.Queries) (int64, error) {
-	return r.w.succeededAck(context.Background(), r.runs[i], r.out)
+	return successAck(context.Background(), r.t, r.w, r.runs[i], r.out)
 }
 
 // check fails unless run i has status and, when succeeded, its 10 fields
@@ -200,8 +205,8 @@ func TestFencedAckInBatchIsLost(t *testing.T) {
 
 // TestFailingAckInBatchFallsBack: an ack that fails after writing rolls
 // its whole batch back; the others are then written alone and commit, and
-// the failing one retries alone until the hard stop, having written
-// nothing.
+// the failing one (its error neither transient nor permanent) retries alone
+// until its context ends, having written nothing.
 func TestFailingAckInBatchFallsBack(t *testing.T) {
 	r := newAckRig(t, 3)
 	boom := errors.New("boom")
@@ -226,14 +231,20 @@ func TestFailingAckInBatchFallsBack(t *testing.T) {
 			t.Errorf("ack %d = %d rows, %v; want 1 row", i, got.n, got.err)
 		}
 	}
+	// Its batch, then at least one try alone.
+	waitUntil(t, "the failing ack to be tried alone", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return calls >= 2
+	})
 	select {
 	case got := <-outs[1]:
-		t.Fatalf("the failing ack returned %d, %v before the hard stop", got.n, got.err)
+		t.Fatalf("the failing ack returned %d, %v before its context ended", got.n, got.err)
 	default:
 	}
-	r.w.StopNow()
+	r.cancel()
 	if got := <-outs[1]; !errors.Is(got.err, boom) {
-		t.Errorf("the failing ack returned %d, %v; want its error after the hard stop", got.n, got.err)
+		t.Errorf("the failing ack returned %d, %v; want its error once its context ended", got.n, got.err)
 	}
 	mu.Lock()
 	defer mu.Unlock()

@@ -81,7 +81,10 @@ func (w *Worker) buildEnvironment(parent context.Context, env db.ClaimEnvironmen
 		ev.Emit("warning", "environment.lost", "claim lost; build stopped and nothing written", nil)
 		return
 	}
-	actx := context.WithoutCancel(ctx)
+	// The job's context may be cancelled (shutdown); its outcome still goes
+	// out, within a lease.
+	actx, cancelAck := w.ackContext()
+	defer cancelAck()
 	if errors.Is(cause, errShutdown) {
 		n, err := w.ackAlone(actx, log, func(q *db.Queries) (int64, error) {
 			return q.ReleaseEnvironment(actx, db.ReleaseEnvironmentParams{Now: nowParam, ID: env.ID, WorkerID: nsv(w.cfg.WorkerID)})
@@ -91,7 +94,7 @@ func (w *Worker) buildEnvironment(parent context.Context, env db.ClaimEnvironmen
 			ev.Emit("info", "environment.released", "build released without spending its attempt (worker shutting down)", nil)
 			log.Info("environment build released (shutting down)")
 		} else {
-			w.lostEnvironment(n, err)
+			w.lostEnvironment(env.ID, n, err)
 		}
 		return
 	}
@@ -104,7 +107,7 @@ func (w *Worker) buildEnvironment(parent context.Context, env db.ClaimEnvironmen
 			})
 		})
 		if err != nil || n == 0 {
-			w.lostEnvironment(n, err)
+			w.lostEnvironment(env.ID, n, err)
 			log.Warn("environment built but its claim was lost; not marked ready")
 			return
 		}
@@ -136,7 +139,7 @@ func (w *Worker) buildEnvironment(parent context.Context, env db.ClaimEnvironmen
 		return 1, nil
 	})
 	if err != nil || n == 0 {
-		w.lostEnvironment(n, err)
+		w.lostEnvironment(env.ID, n, err)
 		log.Warn("environment build failed but its claim was lost; nothing recorded", slog.String("error", buildErr.Error()))
 		return
 	}
@@ -162,8 +165,11 @@ func (w *Worker) buildEnvironment(parent context.Context, env db.ClaimEnvironmen
 // lostEnvironment counts a build whose outcome was not written: a fenced
 // write that changed no row is a lost claim; an error (a hard stop while
 // the database was down) leaves the lease to expire.
-func (w *Worker) lostEnvironment(n int64, err error) {
+func (w *Worker) lostEnvironment(envID string, n int64, err error) {
 	w.metrics.EnvBuilds.WithLabelValues("lost").Inc()
+	if err != nil {
+		w.noteUnrecorded("environment:" + envID)
+	}
 	if err == nil && n == 0 {
 		w.metrics.LostClaims.WithLabelValues("environment").Inc()
 	}

@@ -80,7 +80,7 @@ func (w *Worker) deferRun(actx context.Context, run claimedRun, out runOutcome, 
 			ErrorMessage: nullStr(out.err), Now: nowParam, DelaySeconds: delay.Seconds(), ID: run.ID, WorkerID: nsv(w.cfg.WorkerID),
 		})
 	})
-	if !w.afterAck(n, err, "released", log) {
+	if !w.afterAck(run.ID, n, err, "released", log) {
 		return
 	}
 	ev.Emit("warning", "run.released", "infrastructure fault: run released without spending its attempt", map[string]any{

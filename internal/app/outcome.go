@@ -4,15 +4,19 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/ade-dev/ade-worker/gen/db"
 	"github.com/ade-dev/ade-worker/internal/eventlog"
+	"github.com/ade-dev/ade-worker/internal/store"
 )
 
 // finishRun writes the attempt's outcome, fenced on the claim, retrying
-// while the database is unreachable, and records run.complete/run.retry.
+// transient errors within a lease (see ackContext), and records
+// run.complete/run.retry.
 func (w *Worker) finishRun(ctx context.Context, run claimedRun, out runOutcome, ev *eventlog.Log, log *slog.Logger, wall time.Duration) {
 	cause := context.Cause(ctx)
 	if errors.Is(cause, errLeaseLost) {
@@ -22,67 +26,123 @@ func (w *Worker) finishRun(ctx context.Context, run claimedRun, out runOutcome, 
 		return
 	}
 	// The job's own context may be cancelled (shutdown); the ack must still
-	// go out, so it gets a context of its own.
-	actx := context.WithoutCancel(ctx)
-	if out.fault != "" {
+	// go out, so it gets a context of its own, bounded by the lease.
+	actx, cancel := w.ackContext()
+	defer cancel()
+	switch {
+	case out.fault != "":
 		w.deferRun(actx, run, out, ev, log)
-		return
+	case (errors.Is(cause, errShutdown) && out.stopped) || out.release:
+		// A shutdown gives the run back only when it interrupted the
+		// attempt: an engine that ended by itself (its output may have
+		// stayed open past the grace) has an outcome to record, and a
+		// release would run it again.
+		w.releaseRun(actx, run, out, ev, log)
+	case out.succeeded:
+		w.recordSuccess(actx, run, out, ev, log, wall)
+	default:
+		w.recordFailure(actx, run, out, ev, log, wall)
 	}
-	// A shutdown gives the run back only when it interrupted the attempt:
-	// an engine that ended by itself (its output may have stayed open past
-	// the grace) has an outcome to record, and a release would run it again.
-	if (errors.Is(cause, errShutdown) && out.stopped) || out.release {
-		release := func(q *db.Queries) (int64, error) {
-			// The run first, then its environment: every transaction locks
-			// runs before environments, so none can deadlock with a claim.
-			n, err := q.ReleaseRun(actx, db.ReleaseRunParams{Now: nowParam, ID: run.ID, WorkerID: nsv(w.cfg.WorkerID)})
-			if err != nil || n == 0 || !out.requeueEnv {
-				return n, err
-			}
-			if _, err := q.RequeueEnvironment(actx, db.RequeueEnvironmentParams{ErrorMessage: nullStr(out.err), Now: nowParam, ID: run.env.ID}); err != nil {
-				return 0, err
-			}
-			return n, nil
-		}
-		// A release that requeues the environment locks an environment, so
-		// it goes alone (see ackBatcher); a plain release is batched.
-		var n int64
-		var err error
-		if out.requeueEnv {
-			n, err = w.ackAlone(actx, log, release)
-		} else {
-			n, err = w.ackRun(actx, log, 0, release)
-		}
-		if !w.afterAck(n, err, "released", log) {
-			// The claim was gone (or the write failed): nothing was released.
-			return
-		}
-		reason := "worker shutting down"
-		if out.release {
-			reason = out.err
-		}
-		ev.Emit("info", "run.released", "run released without spending its attempt", map[string]any{"reason": reason})
-		log.Info("run released without spending its attempt", slog.String("reason", reason))
-		return
-	}
+}
 
+// releaseRun gives the run back without spending its attempt (shutdown,
+// or an environment that turned out unusable, which is requeued too).
+func (w *Worker) releaseRun(actx context.Context, run claimedRun, out runOutcome, ev *eventlog.Log, log *slog.Logger) {
+	release := func(q *db.Queries) (int64, error) {
+		// The run first, then its environment: every transaction locks
+		// runs before environments, so none can deadlock with a claim.
+		n, err := q.ReleaseRun(actx, db.ReleaseRunParams{Now: nowParam, ID: run.ID, WorkerID: nsv(w.cfg.WorkerID)})
+		if err != nil || n == 0 || !out.requeueEnv {
+			return n, err
+		}
+		if _, err := q.RequeueEnvironment(actx, db.RequeueEnvironmentParams{ErrorMessage: nullStr(out.err), Now: nowParam, ID: run.env.ID}); err != nil {
+			return 0, err
+		}
+		return n, nil
+	}
+	// A release that requeues the environment locks an environment, so
+	// it goes alone (see ackBatcher); a plain release is batched.
+	var n int64
+	var err error
+	if out.requeueEnv {
+		n, err = w.ackAlone(actx, log, release)
+	} else {
+		n, err = w.ackRun(actx, log, 0, release)
+	}
+	if !w.afterAck(run.ID, n, err, "released", log) {
+		// The claim was gone (or the write failed): nothing was released.
+		return
+	}
+	reason := "worker shutting down"
+	if out.release {
+		reason = out.err
+	}
+	ev.Emit("info", "run.released", "run released without spending its attempt", map[string]any{"reason": reason})
+	log.Info("run released without spending its attempt", slog.String("reason", reason))
+}
+
+// executionTimes are the times of run.complete's "execution".
+func executionTimes(out runOutcome, wall time.Duration) map[string]any {
 	// engine_wall_us keeps the precision a short engine's time needs (the
 	// bench subtracts it from the run's wall time).
-	execMs := map[string]any{"wall_ms": wall.Milliseconds(), "engine_wall_ms": out.engineWall.Milliseconds(),
+	return map[string]any{"wall_ms": wall.Milliseconds(), "engine_wall_ms": out.engineWall.Milliseconds(),
 		"engine_wall_us": out.engineWall.Microseconds(), "engine_cpu_ms": out.engineCPU.Milliseconds()}
+}
 
-	if out.succeeded {
-		n, err := w.ackRun(actx, log, resultRows(out.summary), w.succeededAck(actx, run, out))
-		if w.afterAck(n, err, "succeeded", log) {
-			w.metrics.RunDuration.WithLabelValues("succeeded").Observe(wall.Seconds())
-			ev.Emit("info", "run.complete", "run succeeded", map[string]any{
-				"status": "succeeded", "exit_code": out.exitCode, "output_path": out.outputPath, "execution": execMs, "error": nil,
-			})
-			log.Info("run succeeded", slog.Duration("wall", wall), slog.String("output_path", out.outputPath))
+// recordSuccess writes a succeeded run with its results. A part of the
+// outcome the database refuses for good (a constraint, a value too long, a
+// conversion: an error no retry mends) is left out and the write tried
+// again without it, each at most once: first the results table that failed,
+// then the output path; the run then succeeds with error_message saying
+// what was not stored, and a run.results_dropped event. When even the bare
+// run row is refused, the run fails for good with the reason.
+func (w *Worker) recordSuccess(actx context.Context, run claimedRun, out runOutcome, ev *eventlog.Log, log *slog.Logger, wall time.Duration) {
+	res, encErr := encodeResults(run.ID, out.summary)
+	if encErr != nil {
+		res, out.err = encodedResults{}, fmt.Sprintf("results not stored: encode: %v", encErr)
+	}
+	n, err := w.ackRun(actx, log, res.n, w.succeededAck(actx, run, out, res))
+	var dropped []string
+	for err != nil && store.IsPermanent(err) {
+		what, ok := res.dropFailed(err)
+		if !ok && out.outputPath != "" {
+			what, out.outputPath, ok = "output_path", "", true
 		}
+		if !ok {
+			w.failForGood(actx, run, out, fmt.Sprintf("the outcome could not be stored: %v", err), ev, log, wall)
+			return
+		}
+		dropped = append(dropped, fmt.Sprintf("%s (%v)", what, err))
+		out.err = "succeeded, but not stored: " + strings.Join(dropped, "; ")
+		ev.Emit("warning", "run.results_dropped", "the database refused part of the outcome; it is not stored",
+			map[string]any{"dropped": what, "error": err.Error()})
+		log.Warn("the database refused part of the outcome for good; storing the rest", slog.String("dropped", what), slog.String("error", err.Error()))
+		n, err = w.ackAlone(actx, log, w.succeededAck(actx, run, out, res))
+	}
+	if !w.afterAck(run.ID, n, err, "succeeded", log) {
 		return
 	}
+	w.metrics.RunDuration.WithLabelValues("succeeded").Observe(wall.Seconds())
+	var errValue any
+	if out.err != "" {
+		errValue = out.err
+	}
+	ev.Emit("info", "run.complete", "run succeeded", map[string]any{
+		"status": "succeeded", "exit_code": out.exitCode, "output_path": out.outputPath, "execution": executionTimes(out, wall), "error": errValue,
+	})
+	log.Info("run succeeded", slog.Duration("wall", wall), slog.String("output_path", out.outputPath))
+}
 
+// failForGood fails a run whose outcome the database refused, with reason,
+// without retrying it.
+func (w *Worker) failForGood(actx context.Context, run claimedRun, out runOutcome, reason string, ev *eventlog.Log, log *slog.Logger, wall time.Duration) {
+	out.succeeded, out.retryable, out.err = false, false, reason
+	w.recordFailure(actx, run, out, ev, log, wall)
+}
+
+// recordFailure writes a failed attempt: back to the queue after backoff
+// while attempts remain and the failure is retryable, else failed.
+func (w *Worker) recordFailure(actx context.Context, run claimedRun, out runOutcome, ev *eventlog.Log, log *slog.Logger, wall time.Duration) {
 	var row db.FailRunRow
 	n, err := w.ackRun(actx, log, 0, func(q *db.Queries) (int64, error) {
 		r, err := q.FailRun(actx, db.FailRunParams{
@@ -100,7 +160,7 @@ func (w *Worker) finishRun(ctx context.Context, run claimedRun, out runOutcome, 
 	if row.Status == "queued" {
 		outcome = "retried"
 	}
-	if !w.afterAck(n, err, outcome, log) {
+	if !w.afterAck(run.ID, n, err, outcome, log) {
 		return
 	}
 	w.metrics.RunDuration.WithLabelValues(outcome).Observe(wall.Seconds())
@@ -113,22 +173,20 @@ func (w *Worker) finishRun(ctx context.Context, run claimedRun, out runOutcome, 
 		return
 	}
 	ev.Emit("error", "run.complete", "run failed", map[string]any{
-		"status": "failed", "exit_code": out.exitCode, "error": out.err, "execution": execMs, "output_path": nil,
+		"status": "failed", "exit_code": out.exitCode, "error": out.err, "execution": executionTimes(out, wall), "output_path": nil,
 	})
 	log.Error("run failed", slog.String("error", out.err), slog.Int64("attempts", row.AttemptCount))
 }
 
 // succeededAck is the ack of a succeeded run: the fenced CompleteRun, then
-// (only if it changed the row) the replace of the run's results. The
-// results are encoded here, before the ack waits for the write lock.
-func (w *Worker) succeededAck(ctx context.Context, run claimedRun, out runOutcome) func(q *db.Queries) (int64, error) {
+// (only if it changed the row) the replace of the run's results, encoded
+// before the ack waits for the write lock. out.err, when set, says what
+// part of the outcome is not stored.
+func (w *Worker) succeededAck(ctx context.Context, run claimedRun, out runOutcome, res encodedResults) func(q *db.Queries) (int64, error) {
 	exit := out.exitParam()
-	res, encErr := encodeResults(run.ID, out.summary)
 	return func(q *db.Queries) (int64, error) {
-		if encErr != nil {
-			return 0, encErr
-		}
-		n, err := q.CompleteRun(ctx, db.CompleteRunParams{Now: nowParam, ExitCode: exit, OutputPath: nullStr(out.outputPath), ID: run.ID, WorkerID: nsv(w.cfg.WorkerID)})
+		n, err := q.CompleteRun(ctx, db.CompleteRunParams{Now: nowParam, ExitCode: exit, OutputPath: nullStr(out.outputPath),
+			ErrorMessage: nullStr(out.err), ID: run.ID, WorkerID: nsv(w.cfg.WorkerID)})
 		if err != nil || n == 0 {
 			return n, err
 		}
@@ -138,10 +196,12 @@ func (w *Worker) succeededAck(ctx context.Context, run claimedRun, out runOutcom
 
 var errFenced = errors.New("fenced write changed no row")
 
-// afterAck counts the outcome and reports whether the write took effect.
-func (w *Worker) afterAck(n int64, err error, outcome string, log *slog.Logger) bool {
+// afterAck counts the outcome of run runID and reports whether the write
+// took effect.
+func (w *Worker) afterAck(runID string, n int64, err error, outcome string, log *slog.Logger) bool {
 	switch {
 	case err != nil:
+		w.noteUnrecorded("run:" + runID)
 		log.Error("could not record the run's outcome; its lease will expire and it will run again", slog.String("error", err.Error()))
 		return false
 	case n == 0:

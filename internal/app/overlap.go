@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"log/slog"
+	"sort"
 	"sync"
 )
 
@@ -54,4 +55,16 @@ func (t *jobTracker) begin(key string, cancel context.CancelCauseFunc, log *slog
 		t.mu.Unlock()
 		close(me.done)
 	}
+}
+
+// keys lists the rows of the jobs in flight, sorted.
+func (t *jobTracker) keys() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	keys := make([]string, 0, len(t.jobs))
+	for k := range t.jobs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

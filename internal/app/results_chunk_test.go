@@ -29,7 +29,7 @@ func TestResultsInsertedInChunks(t *testing.T) {
 		t.Fatalf("claim: %+v, %v (enqueued %s)", c, err, e.RunID)
 	}
 	out := benchOutcome(s)
-	if n, err := w.ackRun(ctx, w.log, resultRows(out.summary), w.succeededAck(ctx, *c.run, out)); err != nil || n != 1 {
+	if n, err := w.ackRun(ctx, w.log, resultRows(out.summary), successAck(ctx, t, w, *c.run, out)); err != nil || n != 1 {
 		t.Fatalf("ack: %d rows, %v", n, err)
 	}
 	fields, cols := storedResults(t, st, c.run.ID)
@@ -44,7 +44,7 @@ func TestResultsInsertedInChunks(t *testing.T) {
 		t.Errorf("%d distinct fields stored, want %d", len(seen), nfields)
 	}
 	// A second ack of the same attempt is fenced out and writes nothing.
-	if n, err := w.ackRun(ctx, w.log, resultRows(out.summary), w.succeededAck(ctx, *c.run, out)); err != nil || n != 0 {
+	if n, err := w.ackRun(ctx, w.log, resultRows(out.summary), successAck(ctx, t, w, *c.run, out)); err != nil || n != 0 {
 		t.Errorf("a second ack of the same claim: %d rows, %v; want 0, nil", n, err)
 	}
 }
@@ -73,7 +73,7 @@ func TestResultsStoreTheSummarysValues(t *testing.T) {
 	if err != nil || c.run == nil {
 		t.Fatalf("claim: %+v, %v (enqueued %s)", c, err, e.RunID)
 	}
-	if n, err := w.ackRun(ctx, w.log, resultRows(s), w.succeededAck(ctx, *c.run, benchOutcome(s))); err != nil || n != 1 {
+	if n, err := w.ackRun(ctx, w.log, resultRows(s), successAck(ctx, t, w, *c.run, benchOutcome(s))); err != nil || n != 1 {
 		t.Fatalf("ack: %d rows, %v", n, err)
 	}
 	fields, cols := storedResults(t, st, c.run.ID)

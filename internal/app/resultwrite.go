@@ -4,7 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"fmt"
+	"errors"
 
 	"github.com/ade-dev/ade-worker/gen/db"
 	"github.com/ade-dev/ade-worker/internal/results"
@@ -33,6 +33,49 @@ type encodedResults struct {
 	metrics *db.InsertRunMetricsParams
 	fields  []string // JSON arrays of at most columnChunk rows each
 	columns []string // JSON arrays of at most columnChunk rows
+	// n is the number of result rows, to bound a batch of acks.
+	n int
+}
+
+// resultsError is a failed statement of writeResults, naming its table,
+// so that a table the database refuses for good can be left out.
+type resultsError struct {
+	op, table string // "insert", "run_fields"
+	err       error
+}
+
+func (e *resultsError) Error() string { return e.op + " " + e.table + ": " + e.err.Error() }
+
+func (e *resultsError) Unwrap() error { return e.err }
+
+// dropFailed leaves out of e the rows of the table whose insert failed with
+// err, and names them; ok is false when err is not such a failure or that
+// table is already left out.
+func (e *encodedResults) dropFailed(err error) (what string, ok bool) {
+	var re *resultsError
+	if !errors.As(err, &re) || re.op != "insert" {
+		return "", false
+	}
+	switch re.table {
+	case "run_metrics":
+		if e.metrics == nil {
+			return "", false
+		}
+		e.metrics = nil
+	case "run_fields":
+		if e.fields == nil {
+			return "", false
+		}
+		e.fields = nil
+	case "run_table_columns":
+		if e.columns == nil {
+			return "", false
+		}
+		e.columns = nil
+	default:
+		return "", false
+	}
+	return re.table + " rows", true
 }
 
 // encodeResults encodes s's rows for writeResults (nil s: none).
@@ -41,6 +84,7 @@ func encodeResults(runID string, s *results.Summary) (encodedResults, error) {
 	if s == nil {
 		return e, nil
 	}
+	e.n = resultRows(s)
 	if s.Metrics != nil {
 		p := metricsParams(runID, s.Metrics)
 		e.metrics = &p
@@ -84,27 +128,27 @@ func encodeChunks[T, R any](items []T, row func(T) R) ([]string, error) {
 // writeResults replaces the run's metrics, fields and table columns.
 func writeResults(ctx context.Context, q *db.Queries, runID string, e encodedResults) error {
 	if err := q.DeleteRunMetrics(ctx, runID); err != nil {
-		return fmt.Errorf("delete run_metrics: %w", err)
+		return &resultsError{"delete", "run_metrics", err}
 	}
 	if err := q.DeleteRunFields(ctx, runID); err != nil {
-		return fmt.Errorf("delete run_fields: %w", err)
+		return &resultsError{"delete", "run_fields", err}
 	}
 	if err := q.DeleteRunTableColumns(ctx, runID); err != nil {
-		return fmt.Errorf("delete run_table_columns: %w", err)
+		return &resultsError{"delete", "run_table_columns", err}
 	}
 	if e.metrics != nil {
 		if err := q.InsertRunMetrics(ctx, *e.metrics); err != nil {
-			return fmt.Errorf("insert run_metrics: %w", err)
+			return &resultsError{"insert", "run_metrics", err}
 		}
 	}
 	for _, fields := range e.fields {
 		if err := q.InsertRunFields(ctx, db.InsertRunFieldsParams{RunID: runID, Fields: fields}); err != nil {
-			return fmt.Errorf("insert run_fields: %w", err)
+			return &resultsError{"insert", "run_fields", err}
 		}
 	}
 	for _, cols := range e.columns {
 		if err := q.InsertRunTableColumns(ctx, db.InsertRunTableColumnsParams{RunID: runID, Columns: cols}); err != nil {
-			return fmt.Errorf("insert run_table_columns: %w", err)
+			return &resultsError{"insert", "run_table_columns", err}
 		}
 	}
 	return nil

@@ -11,6 +11,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -62,6 +64,17 @@ type Worker struct {
 	wakeByPolling bool
 	hardStop      chan struct{}
 	hardOnce      sync.Once
+	// ackBase is the context every ack, release and the batches of acks
+	// derive from; abandonAcks ends it when shutdown stops waiting for
+	// them, so that none outlives the worker's Run.
+	ackBase     context.Context
+	abandonAcks context.CancelCauseFunc
+	// unrecorded are the jobs whose outcome could not be written since the
+	// shutdown began ("run:<id>"): their claims stay until their leases
+	// expire, which Run's error says.
+	unrecordedMu sync.Mutex
+	unrecorded   []string
+	stopping     bool // set when the shutdown begins; guarded by unrecordedMu
 	// jobs stops a job whose row this worker claimed again.
 	jobs jobTracker
 	// acks group-commits run acks (see ackRun).
@@ -127,6 +140,7 @@ func New(cfg config.Config, st *store.Store, o Options) (*Worker, error) {
 	w.runJob, w.envJob = w.processRun, w.buildEnvironment
 	w.files = osFiles{}
 	w.jobsCtx, w.cancelJobs = context.WithCancelCause(context.Background())
+	w.ackBase, w.abandonAcks = context.WithCancelCause(context.Background())
 	w.metrics.Slots.Set(float64(cfg.Concurrency))
 	w.metrics.countStatements(st)
 	return w, nil
@@ -135,8 +149,9 @@ func New(cfg config.Config, st *store.Store, o Options) (*Worker, error) {
 // Metrics returns the worker's series.
 func (w *Worker) Metrics() *Metrics { return w.metrics }
 
-// StopNow ends the grace period at once: in-flight jobs are stopped and
-// their claims released. Safe to call more than once (a second signal).
+// StopNow stops at once (a second signal): in-flight jobs are stopped, the
+// claims that can be released within stopNowWait are, and Run returns
+// then, leaving the rest to their leases. Safe to call more than once.
 func (w *Worker) StopNow() { w.hardOnce.Do(func() { close(w.hardStop) }) }
 
 // LastLoop is when the loop last went round (for /healthz).
@@ -153,7 +168,9 @@ type RunOptions struct {
 // empty). When ctx is done it stops claiming, lets in-flight jobs finish
 // within ADE_WORKER_SHUTDOWN_GRACE_SECONDS (or until StopNow), then stops
 // their subprocesses and releases their claims, so another worker continues
-// at once instead of waiting out the lease. It returns nil on a clean stop.
+// at once instead of waiting out the lease. It returns nil on a clean stop,
+// and an *UnfinishedError when it stopped waiting for jobs that had not
+// ended (a database that does not answer): their leases will expire.
 func (w *Worker) Run(ctx context.Context, o RunOptions) error {
 	w.log.Info("worker started", slog.Int("concurrency", w.cfg.Concurrency), slog.String("database", w.st.Redacted()),
 		slog.String("dialect", string(w.st.Dialect())), slog.String("data_dir", w.layout.DataDir))
@@ -169,32 +186,133 @@ func (w *Worker) Run(ctx context.Context, o RunOptions) error {
 		watchers.Add(1)
 		go func() { defer watchers.Done(); w.gcLoop(watchCtx) }()
 	}
-	err := w.loop(ctx, o)
+	// The shutdown's clock starts with ctx, not when the loop returns: the
+	// loop may be waiting for the write lock behind an ack that waits for a
+	// database that does not answer.
+	var err error
+	loopDone := make(chan struct{})
+	go func() { defer close(loopDone); err = w.loop(ctx, o) }()
+	select {
+	case <-loopDone:
+	case <-ctx.Done():
+	}
 	stopWatch()
-	w.shutdown()
+	if left, finished := w.shutdown(loopDone); !finished {
+		// Whatever still runs is abandoned with the process; the loop and
+		// the watchers are not waited for either.
+		return &UnfinishedError{Jobs: left, Lease: w.cfg.Lease}
+	}
 	watchers.Wait()
 	w.log.Info("worker stopped")
 	return err
 }
 
-// shutdown waits for in-flight jobs for the grace period, then cancels them
-// with errShutdown (they release their claims) and waits for them to end.
-func (w *Worker) shutdown() {
+// Bounds of a shutdown after the grace period. Stopping an engine takes up
+// to its kill grace (3 s), and its output another 3 s at worst, before its
+// job can release the claim.
+const (
+	// shutdownAckWait is how long jobs, once stopped, may take to end and
+	// release their claims.
+	shutdownAckWait = 10 * time.Second
+	// stopNowWait is the same after StopNow (a second signal): enough for
+	// an engine that obeys SIGTERM and one round trip per release.
+	stopNowWait = 2 * time.Second
+)
+
+// shutdown waits for the loop and in-flight jobs for the grace period, then
+// cancels the jobs with errShutdown (they release their claims) and waits
+// for them to end,
+// at most shutdownAckWait (stopNowWait after StopNow). Jobs that have not
+// ended by then have their acks abandoned; it returns them ("run:<id>",
+// "environment:<id>"), and whether the loop and every job ended.
+func (w *Worker) shutdown(loopDone <-chan struct{}) (left []string, finished bool) {
+	w.unrecordedMu.Lock()
+	w.stopping = true
+	w.unrecordedMu.Unlock()
 	done := make(chan struct{})
-	go func() { w.inflight.Wait(); close(done) }()
+	// The loop starts jobs; their count is waited for once it has returned.
+	go func() { <-loopDone; w.inflight.Wait(); close(done) }()
 	if n := w.jobCount(); n > 0 {
 		w.log.Info("stopping: waiting for in-flight jobs", slog.Int64("jobs", n), slog.Duration("grace", w.cfg.ShutdownGrace))
 	}
+	grace := time.NewTimer(w.cfg.ShutdownGrace)
+	defer grace.Stop()
+	wait, hard := shutdownAckWait, w.hardStop
 	select {
 	case <-done:
-		return
-	case <-time.After(w.cfg.ShutdownGrace):
+		return w.leftBehind(nil, true)
+	case <-grace.C:
 		w.log.Warn("grace period over: stopping in-flight jobs and releasing their claims", slog.Int64("jobs", w.jobCount()))
 	case <-w.hardStop:
-		w.log.Warn("stopping now: stopping in-flight jobs and releasing their claims", slog.Int64("jobs", w.jobCount()))
+		w.log.Warn("stopping now: stopping in-flight jobs and releasing what can be released at once", slog.Int64("jobs", w.jobCount()))
+		wait, hard = stopNowWait, nil
 	}
 	w.cancelJobs(errShutdown)
-	<-done
+	bound := time.NewTimer(wait)
+	defer bound.Stop()
+	select {
+	case <-done:
+		return w.leftBehind(nil, true)
+	case <-bound.C:
+	case <-hard:
+		// A second signal during the last wait: stop waiting now.
+	}
+	w.abandonAcks(errAbandoned)
+	return w.leftBehind(w.jobs.keys(), false)
+}
+
+// leftBehind is what a shutdown leaves: the jobs still running (when it
+// stopped waiting for them) and those whose outcome could not be written.
+// ok is true when there is none and the loop returned.
+func (w *Worker) leftBehind(running []string, loopDone bool) (left []string, ok bool) {
+	w.unrecordedMu.Lock()
+	left = append(running, w.unrecorded...)
+	w.unrecordedMu.Unlock()
+	slices.Sort(left)
+	left = slices.Compact(left)
+	if loopDone && len(left) == 0 {
+		return nil, true
+	}
+	w.log.Error("stopped with jobs unfinished: their claims were not released and their leases will expire",
+		slog.Any("jobs", left), slog.Duration("lease", w.cfg.Lease))
+	return left, false
+}
+
+// noteUnrecorded notes a job whose outcome could not be written during the
+// shutdown (before it, the log says so and the worker goes on).
+func (w *Worker) noteUnrecorded(key string) {
+	w.unrecordedMu.Lock()
+	if w.stopping {
+		w.unrecorded = append(w.unrecorded, key)
+	}
+	w.unrecordedMu.Unlock()
+}
+
+// errAbandoned ends the acks a shutdown stopped waiting for.
+var errAbandoned = errors.New("worker stopped before the write landed")
+
+// UnfinishedError is Run's error when it stopped with jobs that had not
+// ended: their claims stay until their leases expire, and then any worker's
+// sweep takes them over.
+type UnfinishedError struct {
+	Jobs  []string // "run:<id>", "environment:<id>"
+	Lease time.Duration
+}
+
+func (e *UnfinishedError) Error() string {
+	if len(e.Jobs) == 0 {
+		return "stopped while a database call was still waiting for an answer"
+	}
+	return fmt.Sprintf("stopped with %d job(s) unfinished (%s): their claims were not released; their leases (%s) will expire and another worker will take them over",
+		len(e.Jobs), strings.Join(e.Jobs, ", "), e.Lease)
+}
+
+// ackContext is the context of a job's outcome write (ack, release): it
+// ends one lease after the write starts, so transient errors are retried
+// within the lease and never for ever, and when a shutdown abandons the
+// acks.
+func (w *Worker) ackContext() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(w.ackBase, w.cfg.Lease)
 }
 
 // jobCount is the number of jobs in flight, slot or not.

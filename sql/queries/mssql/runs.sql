@@ -57,7 +57,7 @@ SET status = N'succeeded',
     completed_at = COALESCE(CAST(@now AS DATETIME2), SYSUTCDATETIME()),
     exit_code = @exit_code,
     output_path = @output_path,
-    error_message = NULL,
+    error_message = @error_message,
     claim_expires_at = NULL
 WHERE id = @id AND status = N'running' AND claimed_by = @worker_id;
 

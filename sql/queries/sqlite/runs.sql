@@ -47,12 +47,14 @@ WHERE id = @id AND status = 'running' AND claimed_by = @worker_id;
 
 -- name: CompleteRun :execrows
 -- Success. Runs in the same transaction as the results replace.
+-- error_message is NULL unless part of the outcome could not be stored
+-- (results the database refused).
 UPDATE runs
 SET status = 'succeeded',
     completed_at = strftime('%Y-%m-%d %H:%M:%f000', COALESCE(sqlc.narg(now), 'now')),
     exit_code = sqlc.narg(exit_code),
     output_path = sqlc.narg(output_path),
-    error_message = NULL,
+    error_message = sqlc.narg(error_message),
     claim_expires_at = NULL
 WHERE id = @id AND status = 'running' AND claimed_by = @worker_id;
 
