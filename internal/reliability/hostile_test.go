@@ -2,6 +2,7 @@ package reliability
 
 import (
 	"io/fs"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -227,6 +228,20 @@ func TestHostileInput(t *testing.T) {
 			}
 			if hasEvent(f.runEvents(testWorkspace, r.ID), "run.summary_missing") {
 				t.Error("run.summary_missing for a summary that arrived")
+			}
+		}},
+		{name: "detected spelled as strings and numbers", queue: engineRun("lenient", 1), status: "succeeded", event: "engine.run.completed", check: func(t *testing.T, f *fixture, r db.Run) {
+			fields, err := f.q.ListRunFields(f.ctx(), r.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]bool{}
+			for _, fl := range fields {
+				got[fl.Field] = fl.Detected
+			}
+			want := map[string]bool{"f0": false, "f1": true, "f2": true, "f3": false, "f4": true, "f5": false, "f6": false}
+			if !maps.Equal(got, want) {
+				t.Errorf("run_fields detected = %v, want %v (f7, \"maybe\", skipped)", got, want)
 			}
 		}},
 		{name: "engine.run.completed deeply nested", queue: engineRun("deep 100000", 1), status: "succeeded", event: "run.summary_missing", check: noResults},

@@ -35,18 +35,24 @@ func (f *fixture) holdLock(seconds int) (release func()) {
 	return release
 }
 
-// hungWorker starts a worker on two runs of an engine that runs for a
-// moment, and once both engines have started, locks the database for a
+// hungWorker starts a worker on two runs of an engine that runs for a few
+// seconds, and once both engines have started, locks the database for a
 // minute: the engines end, and the worker's acknowledgements (and
 // heartbeats, and claims) wait for a database that does not answer.
 func hungWorker(t *testing.T, f *fixture, lease string) (*workerProc, []string, func()) {
 	t.Helper()
-	ids := f.simpleRuns("cfg-hung", "sleeponce 1", 2)
+	ids := f.simpleRuns("cfg-hung", "sleeponce 4", 2)
 	w := f.startWorker("hung", "ADE_WORKER_LEASE_SECONDS="+lease, "ADE_WORKER_SHUTDOWN_GRACE_SECONDS=0.5")
 	for _, id := range ids {
 		f.waitExecution(30*time.Second, "run-"+id)
 	}
 	release := f.holdLock(60)
+	// Readers still read while the lock is held (WAL).
+	for _, id := range ids {
+		if r := f.run(id); r.Status != "running" {
+			t.Fatalf("run %s is %s before its engine ended: the lock came too late", id, r.Status)
+		}
+	}
 	f.waitFor(30*time.Second, "the engines to end", func() bool {
 		n := 0
 		for _, x := range f.executions() {
