@@ -9,6 +9,7 @@ import (
 	"github.com/ade-dev/ade-worker/gen/db"
 	"github.com/ade-dev/ade-worker/internal/envbuild"
 	"github.com/ade-dev/ade-worker/internal/eventlog"
+	"github.com/ade-dev/ade-worker/internal/paths"
 )
 
 // buildEnvironment is the job of one claimed environment.
@@ -44,34 +45,7 @@ func (w *Worker) buildEnvironment(parent context.Context, env db.ClaimEnvironmen
 	})
 	log.Info("environment build started")
 
-	var (
-		info     envbuild.Info
-		buildErr error
-		final    bool // a failure no retry can fix
-	)
-	func() {
-		defer func() {
-			if p := recover(); p != nil {
-				log.Error("environment job panicked", slog.Any("panic", p))
-				buildErr = errors.New("internal error in the worker")
-			}
-		}()
-		if pathErr != nil {
-			buildErr, final = pathErr, true
-			return
-		}
-		configDir, err := w.layout.ConfigPackageDir(env.WorkspaceID, env.ConfigurationID)
-		if err != nil {
-			buildErr, final = err, true
-			return
-		}
-		info, buildErr = envbuild.Build(ctx, envbuild.Spec{
-			Python: w.cfg.Python, EnvDir: ep.Dir, Venv: ep.Venv, EngineSpec: env.EngineSpec,
-			ConfigPackageDir: configDir, PipCacheDir: w.layout.PipCacheDir(), BaseEnv: w.baseEnv,
-			EnvPassthrough: w.cfg.EngineEnvPassthrough,
-			Timeout:        w.cfg.EnvBuildTimeout, Log: ev,
-		})
-	}()
+	info, buildErr, final := w.runBuild(ctx, env, ep, pathErr, ev, log)
 	wall := time.Since(started)
 	w.metrics.EnvBuildDuration.Observe(wall.Seconds())
 
@@ -85,42 +59,81 @@ func (w *Worker) buildEnvironment(parent context.Context, env db.ClaimEnvironmen
 	// out, within a lease.
 	actx, cancelAck := w.ackContext()
 	defer cancelAck()
-	if errors.Is(cause, errShutdown) {
-		n, err := w.ackAlone(actx, log, func(q *db.Queries) (int64, error) {
-			return q.ReleaseEnvironment(actx, db.ReleaseEnvironmentParams{Now: nowParam, ID: env.ID, WorkerID: nsv(w.cfg.WorkerID)})
-		})
-		if err == nil && n > 0 {
-			w.metrics.EnvBuilds.WithLabelValues("released").Inc()
-			ev.Emit("info", "environment.released", "build released without spending its attempt (worker shutting down)", nil)
-			log.Info("environment build released (shutting down)")
-		} else {
-			w.lostEnvironment(env.ID, n, err)
+	switch {
+	case errors.Is(cause, errShutdown):
+		w.releaseBuild(actx, env, ev, log)
+	case buildErr == nil:
+		w.markReady(actx, env, info, ev, log, wall)
+	default:
+		w.failBuild(actx, env, buildErr, final, ev, log)
+	}
+}
+
+// runBuild builds the environment; final says its failure is one no retry
+// can fix.
+func (w *Worker) runBuild(ctx context.Context, env db.ClaimEnvironmentRow, ep paths.EnvPaths, pathErr error, ev *eventlog.Log, log *slog.Logger) (info envbuild.Info, buildErr error, final bool) {
+	defer func() {
+		if p := recover(); p != nil {
+			log.Error("environment job panicked", slog.Any("panic", p))
+			buildErr, final = errors.New("internal error in the worker"), false
 		}
+	}()
+	if pathErr != nil {
+		return info, pathErr, true
+	}
+	configDir, err := w.layout.ConfigPackageDir(env.WorkspaceID, env.ConfigurationID)
+	if err != nil {
+		return info, err, true
+	}
+	info, buildErr = envbuild.Build(ctx, envbuild.Spec{
+		Python: w.cfg.Python, EnvDir: ep.Dir, Venv: ep.Venv, EngineSpec: env.EngineSpec,
+		ConfigPackageDir: configDir, PipCacheDir: w.layout.PipCacheDir(), BaseEnv: w.baseEnv,
+		EnvPassthrough: w.cfg.EngineEnvPassthrough, Timeout: w.cfg.EnvBuildTimeout, Log: ev,
+	})
+	return info, buildErr, false
+}
+
+// releaseBuild gives a build a shutdown stopped back without spending its
+// attempt.
+func (w *Worker) releaseBuild(actx context.Context, env db.ClaimEnvironmentRow, ev *eventlog.Log, log *slog.Logger) {
+	n, err := w.ackAlone(actx, log, func(q *db.Queries) (int64, error) {
+		return q.ReleaseEnvironment(actx, db.ReleaseEnvironmentParams{Now: nowParam, ID: env.ID, WorkerID: nsv(w.cfg.WorkerID)})
+	})
+	if err != nil || n == 0 {
+		w.lostEnvironment(env.ID, n, err)
 		return
 	}
+	w.metrics.EnvBuilds.WithLabelValues("released").Inc()
+	ev.Emit("info", "environment.released", "build released without spending its attempt (worker shutting down)", nil)
+	log.Info("environment build released (shutting down)")
+}
 
-	if buildErr == nil {
-		n, err := w.ackAlone(actx, log, func(q *db.Queries) (int64, error) {
-			return q.MarkEnvironmentReady(actx, db.MarkEnvironmentReadyParams{
-				PythonVersion: nullStr(info.PythonVersion), PythonInterpreter: nullStr(info.Interpreter),
-				EngineVersion: nullStr(info.EngineVersion), Now: nowParam, ID: env.ID, WorkerID: nsv(w.cfg.WorkerID),
-			})
+// markReady records a finished build.
+func (w *Worker) markReady(actx context.Context, env db.ClaimEnvironmentRow, info envbuild.Info, ev *eventlog.Log, log *slog.Logger, wall time.Duration) {
+	n, err := w.ackAlone(actx, log, func(q *db.Queries) (int64, error) {
+		return q.MarkEnvironmentReady(actx, db.MarkEnvironmentReadyParams{
+			PythonVersion: nullStr(info.PythonVersion), PythonInterpreter: nullStr(info.Interpreter),
+			EngineVersion: nullStr(info.EngineVersion), Now: nowParam, ID: env.ID, WorkerID: nsv(w.cfg.WorkerID),
 		})
-		if err != nil || n == 0 {
-			w.lostEnvironment(env.ID, n, err)
-			log.Warn("environment built but its claim was lost; not marked ready")
-			return
-		}
-		w.metrics.EnvBuilds.WithLabelValues("ready").Inc()
-		ev.Emit("info", "environment.complete", "environment ready", map[string]any{
-			"python_version": info.PythonVersion, "python_interpreter": info.Interpreter,
-			"engine_version": info.EngineVersion, "duration_ms": wall.Milliseconds(),
-		})
-		log.Info("environment ready", slog.Duration("took", wall), slog.String("engine_version", info.EngineVersion))
-		w.poke()
+	})
+	if err != nil || n == 0 {
+		w.lostEnvironment(env.ID, n, err)
+		log.Warn("environment built but its claim was lost or the write failed; not marked ready")
 		return
 	}
+	w.metrics.EnvBuilds.WithLabelValues("ready").Inc()
+	ev.Emit("info", "environment.complete", "environment ready", map[string]any{
+		"python_version": info.PythonVersion, "python_interpreter": info.Interpreter,
+		"engine_version": info.EngineVersion, "duration_ms": wall.Milliseconds(),
+	})
+	log.Info("environment ready", slog.Duration("took", wall), slog.String("engine_version", info.EngineVersion))
+	w.poke()
+}
 
+// failBuild records a failed build: queued again after backoff while build
+// attempts remain and the failure is not final, else failed, with the runs
+// waiting on it.
+func (w *Worker) failBuild(actx context.Context, env db.ClaimEnvironmentRow, buildErr error, final bool, ev *eventlog.Log, log *slog.Logger) {
 	maxAttempts := int64(w.cfg.EnvBuildMaxAttempts)
 	if final {
 		maxAttempts = 0
@@ -140,7 +153,7 @@ func (w *Worker) buildEnvironment(parent context.Context, env db.ClaimEnvironmen
 	})
 	if err != nil || n == 0 {
 		w.lostEnvironment(env.ID, n, err)
-		log.Warn("environment build failed but its claim was lost; nothing recorded", slog.String("error", buildErr.Error()))
+		log.Warn("environment build failed but its claim was lost or the write failed; nothing recorded", slog.String("error", buildErr.Error()))
 		return
 	}
 	if row.Status == "queued" {

@@ -306,9 +306,15 @@ func (c *Config) validate(vars map[string]string) error {
 	case c.RunTimeout < 0:
 		return bad("ADE_WORKER_RUN_TIMEOUT_SECONDS", "must not be negative (leave it unset for no timeout)")
 	}
+	return c.validatePassthrough(vars)
+}
+
+// validatePassthrough checks and normalizes
+// ADE_WORKER_ENGINE_ENV_PASSTHROUGH.
+func (c *Config) validatePassthrough(vars map[string]string) error {
 	names, err := passthroughNames(c.EngineEnvPassthrough)
 	if err != nil {
-		return bad("ADE_WORKER_ENGINE_ENV_PASSTHROUGH", err.Error())
+		return newError("ADE_WORKER_ENGINE_ENV_PASSTHROUGH", vars["ADE_WORKER_ENGINE_ENV_PASSTHROUGH"], err.Error())
 	}
 	c.EngineEnvPassthrough = names
 	return nil
