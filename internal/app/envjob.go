@@ -31,10 +31,14 @@ func (w *Worker) buildEnvironment(parent context.Context, env db.ClaimEnvironmen
 	ep, pathErr := w.layout.Env(env.WorkspaceID, env.ConfigurationID, env.DepsDigest, env.ID)
 	var ev *eventlog.Log
 	if pathErr == nil {
-		var err error
-		ev, err = eventlog.Open(ep.Events, map[string]string{
-			"environment_id": env.ID, "workspace_id": env.WorkspaceID, "configuration_id": env.ConfigurationID,
-		})
+		// What a build's setup code may have left at the log's path (a
+		// FIFO would make the open wait) goes first.
+		err := clearIrregular(ep.Events)
+		if err == nil {
+			ev, err = eventlog.Open(ep.Events, map[string]string{
+				"environment_id": env.ID, "workspace_id": env.WorkspaceID, "configuration_id": env.ConfigurationID,
+			})
+		}
 		if err != nil {
 			log.Warn("cannot open the environment's event log; continuing without it", slog.String("error", err.Error()))
 		}
