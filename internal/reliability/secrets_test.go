@@ -2,8 +2,10 @@ package reliability
 
 import (
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -79,7 +81,7 @@ func TestEngineEnvironmentHasNoSecrets(t *testing.T) {
 			t.Errorf("engine sees the database path in %s", name)
 		}
 	}
-	t.Logf("the engine's environment: %d variables", len(seen))
+	t.Logf("the engine's environment: %d variables: %v", len(seen), slices.Sorted(maps.Keys(seen)))
 }
 
 // TestDatabaseUnreachableAtStart: a database that cannot be opened at
