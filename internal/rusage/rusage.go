@@ -2,10 +2,7 @@
 // benchmarks that report CPU time and context switches per run.
 package rusage
 
-import (
-	"syscall"
-	"time"
-)
+import "time"
 
 // Usage is this process's CPU time and context switches so far, all
 // threads.
@@ -14,18 +11,13 @@ type Usage struct {
 	CPU time.Duration
 	// Switches is how many times a thread gave up a CPU, waiting or
 	// preempted: each costs a kernel round of scheduling, and most come from
-	// goroutines handing work to each other across threads.
+	// goroutines handing work to each other across threads. Windows does
+	// not count them per process: there it stays 0.
 	Switches int64
 }
 
-// Self is this process's usage so far (zero if the kernel will not say).
-func Self() Usage {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return Usage{}
-	}
-	return Usage{CPU: time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), Switches: ru.Nvcsw + ru.Nivcsw}
-}
+// Self is this process's usage so far (zero if the system will not say).
+func Self() Usage { return self() }
 
 // CPU is Self().CPU.
 func CPU() time.Duration { return Self().CPU }
