@@ -1,32 +1,28 @@
-// Package engine runs one subprocess the way the worker needs: in its own
-// process group, tied to the worker's life, bounded in time, its output teed
-// line by line into an event log.
+// Package engine runs one subprocess the way the worker needs: stoppable
+// with everything it started, tied to the worker's life, bounded in time,
+// its output teed line by line into an event log.
 //
 // The same runner serves the engine itself (scope "run") and the pip and
 // python steps of an environment build (scope "environment").
+//
+// How a subprocess tree is held together depends on the system: a process
+// group with a parent-death signal on Linux (and the worker as the child
+// subreaper, see BecomeSubreaper), a process group on macOS and the BSDs, a
+// Job object on Windows. Each lives in a file of its own.
 package engine
 
 import (
-	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"os/exec"
-	"runtime"
-	"strings"
-	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
-	"unicode/utf8"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/ade-dev/ade-worker/internal/eventlog"
-	"github.com/ade-dev/ade-worker/internal/fdpoll"
 )
 
 const (
@@ -41,6 +37,7 @@ const (
 
 	// DefaultKillGrace is how long a stopped process group has between
 	// SIGTERM and SIGKILL: enough for Python to unwind and flush.
+	// (Windows has no SIGTERM: there the tree is ended at once.)
 	DefaultKillGrace = 3 * time.Second
 
 	// ExitTimedOut is the exit code reported for a run stopped by its
@@ -54,6 +51,12 @@ const (
 	tailLines = 20
 	// tailLineBytes bounds each line of Result.Tail.
 	tailLineBytes = 1 << 10
+
+	// JobVariable is set in the environment of every subprocess to a random
+	// value of its own, which its descendants inherit: on Linux it is how
+	// the worker recognises the processes of a run that left its process
+	// group (see BecomeSubreaper).
+	JobVariable = "ADE_WORKER_JOB"
 )
 
 // Spec describes one subprocess.
@@ -99,9 +102,11 @@ type Spec struct {
 // Result, not an error.
 type Result struct {
 	// ExitCode is the process's exit status; 128+n when it was killed by
-	// signal n; ExitTimedOut when the timeout stopped it.
+	// signal n; ExitTimedOut when the timeout stopped it. On Windows it is
+	// the exit code as Windows reports it (1 for a tree the worker ended).
 	ExitCode int
-	// Signal names the signal that killed the process ("SIGKILL"), if any.
+	// Signal names the signal that killed the process ("SIGKILL"), if any;
+	// always empty on Windows.
 	Signal string
 	// TimedOut is set when Spec.Timeout stopped the process.
 	TimedOut bool
@@ -122,18 +127,113 @@ type Result struct {
 	Tail []string
 }
 
+// errTimedOut is the cause of a run's context when Spec.Timeout ends it.
+var errTimedOut = errors.New("subprocess timed out")
+
+// Stop reasons recorded by a Cmd's Cancel.
+const (
+	notStopped int32 = iota
+	stoppedByCancel
+	stoppedByTimeout
+)
+
 // Run starts s and waits for it to end, its output drained and the process
 // reaped. It returns an error only when the process could not be started.
 //
-// The process gets its own process group, so that stopping it (timeout,
-// ctx) and cleaning up after it stops its children too, and a parent-death
-// signal, so that it is killed if the worker itself dies, even by SIGKILL.
-// When the process exits, whatever is left of its group is killed: a
-// finished run leaves nothing running behind it.
+// The process and whatever it starts are held together (a process group,
+// a Job object on Windows), so that stopping it (timeout, ctx) and
+// cleaning up after it stops its children too, and tied to the worker, so
+// that it is killed if the worker itself dies, even by SIGKILL (on Linux
+// and Windows). When the process exits, whatever is left of its tree is
+// killed: a finished run leaves nothing running behind it.
 func Run(ctx context.Context, s Spec) (Result, error) {
 	if s.Path == "" {
 		return Result{}, errors.New("start subprocess: no program given")
 	}
+	s = s.withDefaults()
+	if err := ctx.Err(); err != nil {
+		return Result{}, fmt.Errorf("start %s: %w", s.Path, err)
+	}
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		return Result{}, fmt.Errorf("start %s: create stdout pipe: %w", s.Path, err)
+	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		closeAll(outR, outW)
+		return Result{}, fmt.Errorf("start %s: create stderr pipe: %w", s.Path, err)
+	}
+	runCtx, cancel := runContext(ctx, s.Timeout)
+	defer cancel()
+
+	job := newJobID()
+	ctl := newControl()
+	var stopped atomic.Int32
+	cmd := command(runCtx, s, job, ctl, &stopped)
+	cmd.Stdout, cmd.Stderr = outW, errW
+
+	waited, err := startLocked(cmd, ctl)
+	// The child holds its own copies of the write ends; closing ours lets
+	// the readers see EOF once every process that holds one is gone.
+	closeAll(outW, errW)
+	if err != nil {
+		closeAll(outR, errR)
+		return Result{}, fmt.Errorf("start %s: %w", s.Path, err)
+	}
+	start := time.Now()
+	out := newCollector(s)
+	drained := out.readAll(outR, errR)
+
+	waitErr := <-waited
+	res := Result{Duration: time.Since(start)}
+	ctl.release()
+	endStrays(job)
+	drain(s, cmd, drained, outR, errR)
+
+	state := cmd.ProcessState
+	if state == nil {
+		// Wait failed without a status; nothing meaningful to report.
+		return res, fmt.Errorf("wait for %s: %w", s.Path, waitErr)
+	}
+	res.ExitCode, res.Signal = exitStatus(state)
+	switch stopped.Load() {
+	case stoppedByTimeout:
+		res.TimedOut = true
+		res.ExitCode = ExitTimedOut
+	case stoppedByCancel:
+		res.Canceled = true
+	}
+	res.UserCPU = state.UserTime()
+	res.SysCPU = state.SystemTime()
+	res.Completed, res.Tail = out.result()
+	return res, nil
+}
+
+// command is the Cmd for s. Its Cancel asks the tree to end and records
+// why in stopped; if the process has not exited KillGrace later, os/exec
+// kills it, and what is left of its tree goes once it is reaped.
+func command(runCtx context.Context, s Spec, job string, ctl *control, stopped *atomic.Int32) *exec.Cmd {
+	cmd := exec.CommandContext(runCtx, s.Path, s.Args...)
+	cmd.Dir = s.Dir
+	cmd.Env = append(s.Env[:len(s.Env):len(s.Env)], JobVariable+"="+job)
+	cmd.Cancel = func() error {
+		if err := ctl.terminate(); err != nil {
+			return err
+		}
+		reason := stoppedByCancel
+		if errors.Is(context.Cause(runCtx), errTimedOut) {
+			reason = stoppedByTimeout
+		}
+		stopped.Store(reason)
+		return nil
+	}
+	cmd.WaitDelay = s.KillGrace
+	ctl.prepare(cmd)
+	return cmd
+}
+
+// withDefaults fills in what s leaves unset.
+func (s Spec) withDefaults() Spec {
 	if s.MaxLine <= 0 {
 		s.MaxLine = DefaultMaxLine
 	}
@@ -149,351 +249,46 @@ func Run(ctx context.Context, s Spec) (Result, error) {
 	if s.Env == nil {
 		s.Env = ChildEnv(os.Environ())
 	}
-	if err := ctx.Err(); err != nil {
-		return Result{}, fmt.Errorf("start %s: %w", s.Path, err)
-	}
-
-	outR, outW, err := newPipe(stdoutPipeSize)
-	if err != nil {
-		return Result{}, fmt.Errorf("start %s: create stdout pipe: %w", s.Path, err)
-	}
-	errR, errW, err := newPipe(0)
-	if err != nil {
-		outR.Close()
-		outW.Close()
-		return Result{}, fmt.Errorf("start %s: create stderr pipe: %w", s.Path, err)
-	}
-
-	cmd := exec.Command(s.Path, s.Args...)
-	cmd.Dir = s.Dir
-	cmd.Env = s.Env
-	cmd.Stdout = outW
-	cmd.Stderr = errW
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-
-	p := startProcess(cmd)
-	// The child holds its own copies of the write ends; closing ours lets
-	// the readers see EOF once the child's group is gone.
-	outW.Close()
-	errW.Close()
-	if p.startErr != nil {
-		outR.Close()
-		errR.Close()
-		return Result{}, fmt.Errorf("start %s: %w", s.Path, p.startErr)
-	}
-	start := time.Now()
-	outR.exited, errR.exited = p.exited, p.exited
-
-	out := newCollector(s)
-	// The reader that ends last closes drained.
-	drained := make(chan struct{})
-	var reading atomic.Int32
-	reading.Store(2)
-	read := func(r *pipeReader, stream string) {
-		defer func() {
-			if reading.Add(-1) == 0 {
-				close(drained)
-			}
-		}()
-		out.read(r, stream)
-	}
-	go read(outR, "stdout")
-	go read(errR, "stderr")
-
-	var res Result
-	var timeout <-chan time.Time
-	if s.Timeout > 0 {
-		t := time.NewTimer(s.Timeout)
-		defer t.Stop()
-		timeout = t.C
-	}
-	select {
-	case <-p.exited:
-	case <-ctx.Done():
-		res.Canceled = p.stop(s.KillGrace)
-	case <-timeout:
-		res.TimedOut = p.stop(s.KillGrace)
-	}
-	// The process has exited but is not reaped yet, so its pid, which is
-	// also its group's id, cannot have been reused: signalling the group is
-	// safe until the reap below.
-	p.signalGroup(syscall.SIGKILL)
-	state, waitErr := p.reap()
-	res.Duration = time.Since(start)
-
-	// Everything in the group is dead, so the pipes close as soon as the
-	// readers reach their ends, unless a process left the group (setsid)
-	// while holding one: then the grace bounds the wait.
-	drainTimer := time.NewTimer(s.KillGrace)
-	defer drainTimer.Stop()
-	select {
-	case <-drained:
-	case <-drainTimer.C:
-		slog.Warn("subprocess output still open after exit; closing it",
-			slog.String("path", s.Path), slog.Int("pid", p.pid))
-		outR.Abandon()
-		errR.Abandon()
-		<-drained
-	}
-	outR.Close()
-	errR.Close()
-
-	if state == nil {
-		// Wait failed without a status; nothing meaningful to report.
-		return res, fmt.Errorf("wait for %s: %w", s.Path, waitErr)
-	}
-	status, _ := state.Sys().(syscall.WaitStatus)
-	switch {
-	case status.Signaled():
-		res.Signal = unix.SignalName(status.Signal())
-		res.ExitCode = 128 + int(status.Signal())
-	default:
-		res.ExitCode = state.ExitCode()
-	}
-	if res.TimedOut {
-		res.ExitCode = ExitTimedOut
-	}
-	res.UserCPU = state.UserTime()
-	res.SysCPU = state.SystemTime()
-	res.Completed, res.Tail = out.result()
-	return res, nil
+	return s
 }
 
-// process is a started child, waited for by a goroutine locked to the OS
-// thread that started it.
-type process struct {
-	cmd      *exec.Cmd
-	pid      int
-	startErr error
-	exited   chan struct{} // closed when the child has exited (not reaped)
-	reapNow  chan struct{} // closed by Run to let the waiter reap
-	reaped   chan error
-	// canKill is set when the exit was observed by waitid. Should that call
-	// fail, exited is closed without the child having exited, and its group
-	// is left alone rather than killed while possibly still working.
-	canKill bool
+// runContext is ctx, ended with errTimedOut as its cause after timeout
+// when there is one.
+func runContext(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
+	if timeout > 0 {
+		return context.WithTimeoutCause(ctx, timeout, errTimedOut)
+	}
+	return context.WithCancel(ctx)
 }
 
-// startProcess starts cmd on a dedicated, locked OS thread that stays alive
-// until the child is reaped. Linux delivers the parent-death signal when the
-// thread that forked the child exits, not the process, and the Go runtime
-// ends a thread whenever a goroutine locked to it exits, which code anywhere
-// in the worker may do: forked from a shared thread, a healthy child could
-// be killed at any moment. The thread waits on a channel, not in a system
-// call, and the exit is watched through a pidfd in Go's poller: a thread
-// blocked in a system call for the life of the engine would keep Go's
-// system monitor polling all that time, at a cost in CPU per run.
-func startProcess(cmd *exec.Cmd) *process {
-	p := &process{
-		cmd:     cmd,
-		exited:  make(chan struct{}),
-		reapNow: make(chan struct{}),
-		reaped:  make(chan error, 1),
-	}
-	started := make(chan struct{})
-	go func() {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		if err := cmd.Start(); err != nil {
-			p.startErr = err
-			close(started)
-			return
-		}
-		p.pid = cmd.Process.Pid
-		close(started)
-		<-p.reapNow
-		p.reaped <- cmd.Wait()
-	}()
-	<-started
-	if p.startErr == nil {
-		go func() {
-			err := waitExited(p.pid)
-			if err != nil {
-				slog.Warn("wait for subprocess exit", slog.Int("pid", p.pid), slog.Any("error", err))
-			}
-			p.canKill = err == nil
-			close(p.exited)
-		}()
-	}
-	return p
-}
-
-// waitExited returns once pid has exited, leaving it a zombie. It waits in
-// Go's poller on a pidfd, which becomes readable when the process exits;
-// on a kernel without pidfds (before Linux 5.3) it blocks in waitid.
-func waitExited(pid int) error {
-	fd, err := pidfdOpen(pid, 0)
-	if err != nil {
-		return waitExitedBlocking(pid)
-	}
-	if err := unix.SetNonblock(fd, true); err != nil {
-		unix.Close(fd)
-		return waitExitedBlocking(pid)
-	}
-	f := os.NewFile(uintptr(fd), "pidfd")
-	defer f.Close()
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return waitExitedBlocking(pid)
-	}
-	return fdpoll.Until(rc, func(int) (bool, error) {
-		var info unix.Siginfo
-		err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
-		// With WNOHANG, a child that has not exited leaves info zeroed.
-		return info.Signo != 0, err
-	})
-}
-
-// pidfdOpen is unix.PidfdOpen; tests make it fail as a kernel without
-// pidfds would.
-var pidfdOpen = unix.PidfdOpen
-
-// waitExitedBlocking blocks in waitid until pid has exited, leaving it a
-// zombie.
-func waitExitedBlocking(pid int) error {
-	for {
-		var info unix.Siginfo
-		err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
-		if !errors.Is(err, unix.EINTR) {
-			return err
-		}
-	}
-}
-
-// stop asks the process group to end, and kills it if the leader has not
-// exited after grace. It returns once the leader has exited, reporting
-// whether it did stop it: a process that exited in the same instant the
-// deadline came was not stopped.
-func (p *process) stop(grace time.Duration) bool {
-	select {
-	case <-p.exited:
-		return false
-	default:
-	}
-	p.signalGroup(syscall.SIGTERM)
-	t := time.NewTimer(grace)
+// drain waits for the readers to reach the ends of both pipes. Everything
+// of the run is dead by now, so the pipes close as soon as the readers
+// have read what is left, unless a process the worker could not stop (one
+// that left the process group where the worker is not the subreaper)
+// holds one open: then KillGrace bounds the wait and the read ends are
+// closed under it.
+func drain(s Spec, cmd *exec.Cmd, drained <-chan struct{}, readEnds ...*os.File) {
+	t := time.NewTimer(s.KillGrace)
 	defer t.Stop()
 	select {
-	case <-p.exited:
+	case <-drained:
 	case <-t.C:
-		p.signalGroup(syscall.SIGKILL)
-		<-p.exited
+		slog.Warn("subprocess output still open after exit; closing it",
+			slog.String("path", s.Path), slog.Int("pid", cmd.Process.Pid))
+		// Closing a read end ends a Read blocked on it (os.ErrClosed).
+		closeAll(readEnds...)
+		<-drained
 	}
-	return true
+	closeAll(readEnds...)
 }
 
-// signalGroup signals every process in the child's group. It must not be
-// called after reap.
-func (p *process) signalGroup(sig syscall.Signal) {
-	select {
-	case <-p.exited:
-		if !p.canKill {
-			return
-		}
-	default:
-	}
-	if err := unix.Kill(-p.pid, sig); err != nil && !errors.Is(err, unix.ESRCH) {
-		slog.Warn("signal subprocess group", slog.Int("pgid", p.pid),
-			slog.String("signal", unix.SignalName(sig)), slog.Any("error", err))
+// closeAll closes files whose close errors would change nothing: pipe ends
+// the worker is done with (closing one twice is harmless).
+func closeAll(files ...*os.File) {
+	for _, f := range files {
+		_ = f.Close()
 	}
 }
 
-// reap collects the child's status and resources.
-func (p *process) reap() (*os.ProcessState, error) {
-	close(p.reapNow)
-	err := <-p.reaped
-	return p.cmd.ProcessState, err
-}
-
-// collector reads both output streams into the log and keeps what Result
-// reports.
-type collector struct {
-	spec Spec
-
-	mu        sync.Mutex
-	completed *eventlog.EngineEvent
-	tail      []string
-	next      int // where the next tail line goes once tail is full
-
-	eventMu sync.Mutex // serialises OnEvent
-}
-
-func newCollector(s Spec) *collector { return &collector{spec: s} }
-
-func (c *collector) read(r io.Reader, stream string) {
-	lr := NewLineReader(r, c.spec.MaxLine)
-	defer lr.Release()
-	lr.AllowLonger(c.spec.MaxSummaryLine, looksLikeSummary)
-	for {
-		line, dropped, err := lr.Next()
-		if err != nil {
-			if !errors.Is(err, io.EOF) && !errors.Is(err, os.ErrClosed) {
-				slog.Warn("read subprocess output", slog.String("stream", stream), slog.Any("error", err))
-			}
-			return
-		}
-		if dropped > 0 {
-			c.spec.Log.TruncatedLine(line, dropped, stream, c.spec.Scope)
-			if stream == "stderr" {
-				c.addTail(string(line) + eventlog.TruncationSuffix(dropped))
-			}
-			continue
-		}
-		ev := c.spec.Log.EngineLine(line, stream, c.spec.Scope)
-		if ev == nil {
-			if stream == "stderr" {
-				c.addTail(string(line))
-			}
-			continue
-		}
-		if ev.Name == CompletedEvent {
-			c.mu.Lock()
-			c.completed = ev
-			c.mu.Unlock()
-		}
-		if c.spec.OnEvent != nil {
-			c.eventMu.Lock()
-			c.spec.OnEvent(ev)
-			c.eventMu.Unlock()
-		}
-	}
-}
-
-func (c *collector) addTail(line string) {
-	line = strings.ToValidUTF8(line, "\uFFFD")
-	if len(line) > tailLineBytes {
-		cut := tailLineBytes
-		for cut > 0 && !utf8.RuneStart(line[cut]) {
-			cut--
-		}
-		line = line[:cut] + "…"
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.tail) < tailLines {
-		c.tail = append(c.tail, line)
-		return
-	}
-	c.tail[c.next] = line
-	c.next = (c.next + 1) % tailLines
-}
-
-func (c *collector) result() (*eventlog.EngineEvent, []string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	tail := make([]string, 0, len(c.tail))
-	tail = append(tail, c.tail[c.next:]...)
-	tail = append(tail, c.tail[:c.next]...)
-	return c.completed, tail
-}
-
-// summaryName is how an engine.run.completed line names itself.
-var summaryName = []byte(`"` + CompletedEvent + `"`)
-
-// looksLikeSummary reports whether the head of a long line is that of an
-// engine.run.completed event: a JSON object naming the event in its first
-// few kilobytes, where the reference engine puts it.
-func looksLikeSummary(head []byte) bool {
-	head = bytes.TrimLeft(head, " \t")
-	return len(head) > 0 && head[0] == '{' && bytes.Contains(head[:min(len(head), 4<<10)], summaryName)
-}
+// newJobID is the value of JobVariable for one subprocess.
+func newJobID() string { return rand.Text() }

@@ -1,156 +1,22 @@
+//go:build unix
+
 package engine
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/ade-dev/ade-worker/internal/eventlog"
 )
 
-// helperEnv switches the test binary into a helper process (see TestMain).
-const helperEnv = "ADE_ENGINE_TEST_HELPER"
-
-func TestMain(m *testing.M) {
-	if os.Getenv(helperEnv) == "pdeathsig" {
-		os.Exit(pdeathsigHelper())
-	}
-	os.Exit(m.Run())
-}
-
-// pdeathsigHelper runs a long-lived child through Run and never returns on
-// its own: the test kills this process and watches the child.
-func pdeathsigHelper() int {
-	pidFile := os.Getenv("ADE_ENGINE_TEST_PIDFILE")
-	_, err := Run(context.Background(), Spec{
-		Path: "sh",
-		Args: []string{"-c", `echo $$ > "$PIDFILE.tmp" && mv "$PIDFILE.tmp" "$PIDFILE" && exec sleep 300`},
-		Env:  ChildEnv(os.Environ(), "PIDFILE="+pidFile),
-	})
-	fmt.Fprintln(os.Stderr, "helper: Run returned:", err)
-	return 1
-}
-
-// record is one decoded line of an events.ndjson file.
-type record map[string]any
-
-func (r record) data() map[string]any { d, _ := r["data"].(map[string]any); return d }
-
-func openLog(t *testing.T) (*eventlog.Log, string) {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "logs", "events.ndjson")
-	l, err := eventlog.Open(path, map[string]string{"run_id": "run-1", "workspace_id": "ws-1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	return l, path
-}
-
-func readLog(t *testing.T, l *eventlog.Log, path string) []record {
-	t.Helper()
-	if err := l.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var out []record
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 8<<20)
-	for sc.Scan() {
-		var r record
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			t.Fatalf("log line is not JSON: %v: %.200q", err, sc.Bytes())
-		}
-		if ctx, _ := r["context"].(map[string]any); ctx["run_id"] != "run-1" {
-			t.Fatalf("log line without the run's context: %v", r)
-		}
-		out = append(out, r)
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
+// sh runs script with the system's shell.
 func sh(script string) Spec { return Spec{Path: "sh", Args: []string{"-c", script}} }
-
-func run(t *testing.T, s Spec) Result {
-	t.Helper()
-	res, err := Run(context.Background(), s)
-	if err != nil {
-		t.Fatalf("Run: %v", err)
-	}
-	return res
-}
-
-// alive reports whether pid is a running process (a zombie is not).
-func alive(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	// The state follows the parenthesised command name.
-	fields := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
-	return len(fields) > 0 && fields[0] != "Z" && fields[0] != "X"
-}
-
-func waitGone(t *testing.T, pid int, within time.Duration) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for alive(pid) {
-		if time.Now().After(deadline) {
-			t.Fatalf("process %d still running after %v", pid, within)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// readPid waits for a pid file written by a subprocess.
-func readPid(t *testing.T, path string) int {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		b, err := os.ReadFile(path)
-		if err == nil && len(bytes.TrimSpace(b)) > 0 {
-			pid, err := strconv.Atoi(string(bytes.TrimSpace(b)))
-			if err != nil {
-				t.Fatalf("pid file %s: %v", path, err)
-			}
-			return pid
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("pid file %s never written", path)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-func killLater(t *testing.T, pid int) {
-	t.Cleanup(func() {
-		if alive(pid) {
-			syscall.Kill(pid, syscall.SIGKILL)
-		}
-	})
-}
 
 func TestRunExitCodes(t *testing.T) {
 	t.Parallel()
@@ -422,115 +288,27 @@ func TestRunInvalidUTF8(t *testing.T) {
 	}
 }
 
-// TestPdeathsig starts a helper process that runs a child through Run, kills
-// the helper with SIGKILL (no chance to clean up), and checks the child dies
-// with it: the worker dying must not leave engines running.
-func TestPdeathsig(t *testing.T) {
+// A process that prints a burst and exits: the whole burst is logged, in
+// order.
+func TestRunBurstThenExit(t *testing.T) {
 	t.Parallel()
-	pidFile := filepath.Join(t.TempDir(), "child.pid")
-	helper := exec.Command(os.Args[0], "-test.run=^$")
-	helper.Env = append(os.Environ(), helperEnv+"=pdeathsig", "ADE_ENGINE_TEST_PIDFILE="+pidFile)
-	var stderr bytes.Buffer
-	helper.Stderr = &stderr
-	if err := helper.Start(); err != nil {
-		t.Fatal(err)
-	}
-	child := readPid(t, pidFile)
-	killLater(t, child)
-	if !alive(child) {
-		t.Fatalf("child %d is not running before the helper is killed (helper: %s)", child, stderr.String())
-	}
-	if err := helper.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	helper.Wait()
-	waitGone(t, child, 5*time.Second)
-}
-
-// TestChildSurvivesThreadChurn runs children while other goroutines retire
-// OS threads. A child forked from a thread that goes back to the scheduler's
-// pool dies of its parent-death signal as soon as such a retirement takes
-// that thread; forking from a thread locked until the reap prevents it.
-func TestChildSurvivesThreadChurn(t *testing.T) {
-	t.Parallel()
-	stop := make(chan struct{})
-	var churn sync.WaitGroup
-	for range 4 {
-		churn.Add(1)
-		go func() {
-			defer churn.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				done := make(chan struct{})
-				go func() {
-					// Exiting while locked makes the runtime end the thread.
-					runtime.LockOSThread()
-					close(done)
-				}()
-				<-done
-				time.Sleep(time.Millisecond)
-			}
-		}()
-	}
-	var wg sync.WaitGroup
-	results := make([]Result, 6)
-	for i := range results {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			results[i] = run(t, sh("sleep 1; exit 7"))
-		}()
-		time.Sleep(50 * time.Millisecond)
-	}
-	wg.Wait()
-	close(stop)
-	churn.Wait()
-	for i, res := range results {
-		if res.ExitCode != 7 || res.Signal != "" {
-			t.Errorf("child %d: %+v; want it to run to its end", i, res)
-		}
-	}
-}
-
-// On a kernel without pidfds (before Linux 5.3) the exit is waited for in
-// waitid on the engine's thread: exit codes, signals and a timeout's kill
-// of the whole process group come out as with a pidfd. Not parallel: it
-// swaps pidfdOpen for the package while no other test runs.
-func TestRunWithoutPidfd(t *testing.T) {
-	var calls atomic.Int64
-	pidfdOpen = func(int, int) (int, error) {
-		calls.Add(1)
-		return -1, unix.ENOSYS
-	}
-	defer func() { pidfdOpen = unix.PidfdOpen }()
-
-	for _, tc := range []struct {
-		script string
-		code   int
-		signal string
-	}{{"exit 3", 3, ""}, {"kill -TERM $$", 128 + 15, "SIGTERM"}} {
-		res := run(t, sh(tc.script))
-		if res.ExitCode != tc.code || res.Signal != tc.signal || res.TimedOut {
-			t.Errorf("%q: result %+v, want exit %d signal %q", tc.script, res, tc.code, tc.signal)
-		}
-	}
-	pidFile := filepath.Join(t.TempDir(), "grandchild.pid")
-	s := sh(`trap "" TERM; sleep 300 & echo $! > "$PIDFILE"; wait`)
-	s.Env = ChildEnv(os.Environ(), "PIDFILE="+pidFile)
-	s.Timeout = 300 * time.Millisecond
-	s.KillGrace = 300 * time.Millisecond
+	l, path := openLog(t)
+	s := sh(`i=0; while [ $i -lt 3000 ]; do echo "{\"event\":\"engine.tick\",\"data\":{\"i\":$i}}"; i=$((i+1)); done`)
+	s.Log = l
 	res := run(t, s)
-	grandchild := readPid(t, pidFile)
-	killLater(t, grandchild)
-	if !res.TimedOut || res.ExitCode != ExitTimedOut || res.Signal != "SIGKILL" {
-		t.Errorf("timeout: result %+v, want timed out and killed by SIGKILL after the grace", res)
+	if res.ExitCode != 0 {
+		t.Fatalf("exit %d", res.ExitCode)
 	}
-	waitGone(t, grandchild, 5*time.Second)
-	if calls.Load() != 3 {
-		t.Errorf("pidfd_open was tried %d times, want once per run (3)", calls.Load())
+	recs := readLog(t, l, path)
+	if len(recs) != 3000 {
+		t.Fatalf("logged %d records, want 3000", len(recs))
+	}
+	for i, r := range recs {
+		if got := fmt.Sprint(r.data()["i"]); got != fmt.Sprint(i) || r["event"] != "engine.tick" {
+			t.Fatalf("record %d = %v", i, r)
+		}
+	}
+	if !strings.Contains(fmt.Sprint(recs[0]["context"]), "run-1") {
+		t.Errorf("context missing: %v", recs[0])
 	}
 }
