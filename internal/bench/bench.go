@@ -478,14 +478,14 @@ sys.stdout.write('{"event":"engine.run.completed","level":"info","message":"noop
 
 // buildNoopEngine makes a virtual environment (no pip: nothing is
 // installed from anywhere) holding the noop ade_engine package, so the
-// worker runs "<venv>/bin/python -m ade_engine process file ..." exactly as
+// worker runs "<venv python> -m ade_engine process file ..." exactly as
 // it runs the reference engine. It returns the environment's interpreter.
 func buildNoopEngine(ctx context.Context, dir, python string) (string, error) {
 	venv := filepath.Join(dir, "noop-engine", ".venv")
 	if out, err := exec.CommandContext(ctx, python, "-m", "venv", "--without-pip", venv).CombinedOutput(); err != nil {
 		return "", fmt.Errorf("create the noop engine's virtual environment: %w: %s", err, out)
 	}
-	interp := filepath.Join(venv, "bin", "python")
+	interp := paths.VenvPython(venv)
 	out, err := exec.CommandContext(ctx, interp, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])").Output()
 	if err != nil {
 		return "", fmt.Errorf("find the noop engine's site-packages: %w", err)

@@ -14,16 +14,16 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/ade-dev/ade-worker/internal/engine"
 	"github.com/ade-dev/ade-worker/internal/eventlog"
+	"github.com/ade-dev/ade-worker/internal/paths"
 )
 
 // ErrTimeout is wrapped by the error of a build stopped by Spec.Timeout.
@@ -154,7 +154,7 @@ func newBuilder(s Spec) (*builder, error) {
 	if rel, err := filepath.Rel(envDir, b.venv); err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
 		return nil, fmt.Errorf("build environment: venv %s is not inside environment folder %s", b.venv, envDir)
 	}
-	b.python = filepath.Join(b.venv, "bin", "python")
+	b.python = paths.VenvPython(b.venv)
 
 	if b.configDir, err = packageDir("config package", s.ConfigPackageDir); err != nil {
 		return nil, fmt.Errorf("build environment: %w", err)
@@ -428,7 +428,7 @@ func parseProbe(data json.RawMessage) (Info, error) {
 // Usable reports whether interpreter, the Info.Interpreter of a built
 // environment, is still there and executable. A venv can vanish under a
 // ready environment (a cleaned disk, a restored volume, a removed base
-// Python that its bin/python links to); runs must not be started in it.
+// Python that its interpreter links to); runs must not be started in it.
 func Usable(interpreter string) error {
 	if interpreter == "" {
 		return errors.New("check interpreter: no path recorded")
@@ -440,7 +440,10 @@ func Usable(interpreter string) error {
 	if !info.Mode().IsRegular() {
 		return fmt.Errorf("check interpreter: %s is not a file", interpreter)
 	}
-	if err := unix.Access(interpreter, unix.X_OK); err != nil {
+	// exec.LookPath of a path checks it the way the system will run it:
+	// execute permission for this user on Unix, a program's extension on
+	// Windows.
+	if _, err := exec.LookPath(interpreter); err != nil {
 		return fmt.Errorf("check interpreter: %s is not executable: %w", interpreter, err)
 	}
 	return nil

@@ -17,6 +17,7 @@ import (
 
 	"github.com/ade-dev/ade-worker/internal/engine"
 	"github.com/ade-dev/ade-worker/internal/eventlog"
+	"github.com/ade-dev/ade-worker/internal/paths"
 )
 
 // wheelDir holds the setuptools and wheel wheels Debian packages
@@ -179,7 +180,7 @@ func sharedBuild(t *testing.T) (*fixture, Spec, Info) {
 		if rel, err := filepath.Rel(wd, shared.f.engineDir); err == nil {
 			shared.spec.EngineSpec = rel
 		}
-		stale := filepath.Join(shared.f.envDir, ".venv", "bin")
+		stale := filepath.Dir(paths.VenvPython(filepath.Join(shared.f.envDir, ".venv")))
 		os.MkdirAll(stale, 0o755)
 		os.WriteFile(filepath.Join(stale, "stale-marker"), nil, 0o644)
 		start := time.Now()
@@ -196,14 +197,14 @@ func TestBuild(t *testing.T) {
 	t.Parallel()
 	f, _, info := sharedBuild(t)
 	t.Logf("build took %v", shared.took)
-	wantInterp := filepath.Join(f.envDir, ".venv", "bin", "python")
+	wantInterp := paths.VenvPython(filepath.Join(f.envDir, ".venv"))
 	if info.Interpreter != wantInterp || info.EngineVersion != "0.0-test" || !regexp.MustCompile(`^3\.\d+\.\d+`).MatchString(info.PythonVersion) {
 		t.Errorf("Info = %+v; want interpreter %s, engine 0.0-test, a Python 3 version", info, wantInterp)
 	}
 	if err := Usable(info.Interpreter); err != nil {
 		t.Errorf("Usable: %v", err)
 	}
-	if _, err := os.Stat(filepath.Join(f.envDir, ".venv", "bin", "stale-marker")); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(filepath.Dir(wantInterp), "stale-marker")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("stale venv content survived the build: %v", err)
 	}
 	// The venv serves both packages, the engine editable from its folder.
@@ -424,31 +425,6 @@ func TestLooksLikePath(t *testing.T) {
 	} {
 		if got := looksLikePath(spec); got != want {
 			t.Errorf("looksLikePath(%q) = %v, want %v", spec, got, want)
-		}
-	}
-}
-
-func TestUsable(t *testing.T) {
-	t.Parallel()
-	dir := t.TempDir()
-	exe := filepath.Join(dir, "python")
-	os.WriteFile(exe, []byte("#!/bin/sh\n"), 0o755)
-	plain := filepath.Join(dir, "plain")
-	os.WriteFile(plain, nil, 0o644)
-	dangling := filepath.Join(dir, "dangling")
-	os.Symlink(filepath.Join(dir, "vanished"), dangling)
-	linked := filepath.Join(dir, "linked")
-	os.Symlink(exe, linked)
-
-	if err := Usable(exe); err != nil {
-		t.Errorf("Usable(executable) = %v", err)
-	}
-	if err := Usable(linked); err != nil {
-		t.Errorf("Usable(link to executable) = %v", err)
-	}
-	for _, bad := range []string{"", filepath.Join(dir, "missing"), dir, plain, dangling} {
-		if err := Usable(bad); err == nil {
-			t.Errorf("Usable(%q) = nil, want an error", bad)
 		}
 	}
 }
