@@ -14,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -48,7 +47,7 @@ func startWorker(ctx context.Context, path string, environ []string, dir, logPat
 	cmd.Stderr = logFile
 	// Its own process group: a Ctrl-C on the bench reaches the harness, which
 	// stops the worker itself and reports.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	ownProcessGroup(cmd)
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
 		return nil, fmt.Errorf("start worker %s: %w", path, err)
@@ -236,44 +235,21 @@ func (w *workerProc) sampleRSS(interval time.Duration) (stop func() []rssSample)
 	}
 }
 
-// stop sends SIGTERM (the worker's graceful stop) and waits for the exit,
-// killing it after grace.
+// stop asks the worker to stop gracefully (see askToStop) and waits for
+// the exit, killing it after grace.
 func (w *workerProc) stop(grace time.Duration) (exitCode int, err error) {
 	defer w.logFile.Close()
-	_ = w.cmd.Process.Signal(syscall.SIGTERM)
+	_ = w.askToStop()
 	select {
 	case <-w.done:
 	case <-time.After(grace):
 		w.kill()
-		return -1, fmt.Errorf("worker did not stop within %s of SIGTERM; killed", grace)
+		return -1, fmt.Errorf("worker did not stop within %s of the stop request; killed", grace)
 	}
 	if w.cmd.ProcessState == nil {
 		return -1, w.waitErr
 	}
 	return w.cmd.ProcessState.ExitCode(), nil
-}
-
-// pause stops the worker (SIGSTOP) while the direct engine runs have the
-// machine: an idle worker still polls, and its CPU is not the ideal's.
-func (w *workerProc) pause() error {
-	if err := w.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
-		return fmt.Errorf("pause the worker: %w", err)
-	}
-	return nil
-}
-
-// resume continues a paused worker (a running one ignores SIGCONT).
-func (w *workerProc) resume() error {
-	if err := w.cmd.Process.Signal(syscall.SIGCONT); err != nil {
-		return fmt.Errorf("resume the worker: %w", err)
-	}
-	return nil
-}
-
-// kill ends the worker and anything it started, at once.
-func (w *workerProc) kill() {
-	_ = syscall.Kill(-w.cmd.Process.Pid, syscall.SIGKILL)
-	<-w.done
 }
 
 func (w *workerProc) running() bool {
