@@ -14,6 +14,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/ade-dev/ade-worker/internal/config"
+	"github.com/ade-dev/ade-worker/internal/engine"
 	"github.com/ade-dev/ade-worker/internal/store"
 )
 
@@ -47,8 +48,9 @@ var commands []command
 func init() {
 	commands = []command{
 		{name: "run", usage: "run [--drain]", summary: "process the queue (the default command)", run: cmdRun,
-			detail: "Claims environment builds and runs from ADE_DATABASE_URL until SIGTERM or SIGINT; a first signal\n" +
-				"lets in-flight jobs finish within ADE_WORKER_SHUTDOWN_GRACE_SECONDS, a second stops them and exits.\n" +
+			detail: "Claims environment builds and runs from ADE_DATABASE_URL until SIGTERM or SIGINT (Ctrl-C; on\n" +
+				"Windows also Ctrl-Break or a closing console); a first signal lets in-flight jobs finish within\n" +
+				"ADE_WORKER_SHUTDOWN_GRACE_SECONDS, a second stops them and exits.\n" +
 				"With ADE_WORKER_HTTP_ADDR set it serves /metrics, /healthz and /readyz.\n" +
 				"It refuses a database whose schema is not current: run 'ade-worker migrate up' first,\n" +
 				"or set ADE_WORKER_AUTO_CREATE_SCHEMA=1."},
@@ -257,12 +259,19 @@ func ensureSchema(ctx context.Context, cfg config.Config, st *store.Store, log *
 	return st.CheckSchema(ctx)
 }
 
-// signals returns a context cancelled by the first SIGTERM/SIGINT; a second
+// stopSignals ask the worker to stop. os.Interrupt is Ctrl-C (and, on
+// Windows, Ctrl-Break); SIGTERM is what service managers and container
+// runtimes send on Unix, and what Go reports on Windows when the console
+// closes or the user logs off or the machine shuts down (Windows has no
+// SIGTERM one process can send another).
+var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM}
+
+// signals returns a context cancelled by the first stop signal; a second
 // one calls hard.
 func signals(hard func(), log *slog.Logger) (context.Context, func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	ch := make(chan os.Signal, 2)
-	signal.Notify(ch, syscall.SIGTERM, syscall.SIGINT)
+	signal.Notify(ch, stopSignals...)
 	go func() {
 		n := 0
 		for sig := range ch {
@@ -277,6 +286,19 @@ func signals(hard func(), log *slog.Logger) (context.Context, func()) {
 		}
 	}()
 	return ctx, func() { signal.Stop(ch); cancel() }
+}
+
+// adoptOrphans makes the worker process the subreaper of its engines'
+// descendants (Linux; nothing elsewhere), so that one which left its
+// engine's process group is still ended with its run. Only the process
+// itself does it, not a test calling a command.
+func adoptOrphans(env *cliEnv, log *slog.Logger) {
+	if !env.process {
+		return
+	}
+	if err := engine.BecomeSubreaper(); err != nil {
+		log.Warn("processes that leave an engine's process group will outlive their run", slog.Any("error", err))
+	}
 }
 
 func (env *cliEnv) printJSON(v any) int {

@@ -36,6 +36,7 @@ func cmdDemo(env *cliEnv, args []string) int {
 			slog.SetDefault(log)
 		}
 	}
+	adoptOrphans(env, log)
 	ctx, stop := signals(func() {}, log)
 	defer stop()
 	if _, err := app.Demo(ctx, cfg, *examples, env.environ, env.stdout, log); err != nil {

@@ -13,10 +13,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -49,6 +49,9 @@ func workerBinary(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(binDir, "ade-worker")
+		if runtime.GOOS == "windows" {
+			binPath += ".exe"
+		}
 		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
 		if err != nil {
 			binErr = fmt.Errorf("go build: %v\n%s", err, out)
@@ -75,6 +78,7 @@ func startWorker(t *testing.T, environ []string, args ...string) *proc {
 	cmd := exec.Command(workerBinary(t), args...)
 	cmd.Env = environ
 	cmd.Dir = t.TempDir()
+	ownProcessGroup(cmd)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -145,16 +149,16 @@ func (p *proc) waitRecord(msg string, timeout time.Duration) map[string]any {
 	return found
 }
 
-// stop sends SIGTERM and returns the exit code.
+// stop asks the worker to stop (askToStop) and returns the exit code.
 func (p *proc) stop(timeout time.Duration) int {
 	p.t.Helper()
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := askToStop(p.cmd); err != nil {
 		p.t.Fatal(err)
 	}
 	select {
 	case <-p.done:
 	case <-time.After(timeout):
-		p.t.Fatalf("the worker did not stop within %s of SIGTERM", timeout)
+		p.t.Fatalf("the worker did not stop within %s of the stop signal", timeout)
 	}
 	return p.cmd.ProcessState.ExitCode()
 }

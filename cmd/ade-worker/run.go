@@ -43,6 +43,7 @@ func cmdRun(env *cliEnv, args []string) int {
 		fmt.Fprintf(env.stderr, "ade-worker: %v\n", err)
 		return exitFailure
 	}
+	adoptOrphans(env, log)
 	ctx, stop := signals(w.StopNow, log)
 	defer stop()
 	if cfg.HTTPAddr != "" {
