@@ -1,37 +1,17 @@
+//go:build linux
+
+// The crash tests need the parent-death signal, which only Linux has: on
+// macOS an engine outlives a worker killed with SIGKILL (see the README).
+
 package reliability
 
 import (
 	"os"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
 )
-
-// waitExecution waits for the first execution whose marker name starts with
-// prefix and returns it.
-func (f *fixture) waitExecution(timeout time.Duration, prefix string) execution {
-	f.t.Helper()
-	var found execution
-	f.waitFor(timeout, "an execution of "+prefix, func() bool {
-		for _, x := range f.executions() {
-			if strings.HasPrefix(x.name, prefix) {
-				found = x
-				return true
-			}
-		}
-		return false
-	})
-	return found
-}
-
-// waitDead waits until pid has exited, and fails the test if it outlives
-// timeout.
-func (f *fixture) waitDead(timeout time.Duration, pid int, what string) {
-	f.t.Helper()
-	f.waitFor(timeout, what+" (pid "+itoa(pid)+") to die with its worker", func() bool { return !pidAlive(pid) })
-}
 
 // TestCrashMidRun: a worker killed with SIGKILL in the middle of a run takes
 // its engine with it (parent-death signal), and another worker takes the

@@ -1,3 +1,5 @@
+//go:build unix
+
 package reliability
 
 import (
@@ -399,16 +401,28 @@ func (f *fixture) checkNoOverlap(ids []string) {
 	}
 }
 
-// pidAlive reports whether pid is a live (not zombie) process.
-func pidAlive(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
+// waitExecution waits for the first execution whose marker name starts with
+// prefix and returns it.
+func (f *fixture) waitExecution(timeout time.Duration, prefix string) execution {
+	f.t.Helper()
+	var found execution
+	f.waitFor(timeout, "an execution of "+prefix, func() bool {
+		for _, x := range f.executions() {
+			if strings.HasPrefix(x.name, prefix) {
+				found = x
+				return true
+			}
+		}
 		return false
-	}
-	// The state follows the command name in parentheses.
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
+	})
+	return found
+}
+
+// waitDead waits until pid has exited, and fails the test if it outlives
+// timeout.
+func (f *fixture) waitDead(timeout time.Duration, pid int, what string) {
+	f.t.Helper()
+	f.waitFor(timeout, what+" (pid "+itoa(pid)+") to die with its worker", func() bool { return !pidAlive(pid) })
 }
 
 // workerProc is one running ade-worker process.
