@@ -172,6 +172,7 @@ func Run(ctx context.Context, s Spec) (Result, error) {
 	cmd := command(runCtx, s, job, ctl, &stopped)
 	cmd.Stdout, cmd.Stderr = outW, errW
 
+	mark := newStrayMark()
 	waited, err := startLocked(cmd, ctl)
 	// The child holds its own copies of the write ends; closing ours lets
 	// the readers see EOF once every process that holds one is gone.
@@ -187,7 +188,7 @@ func Run(ctx context.Context, s Spec) (Result, error) {
 	waitErr := <-waited
 	res := Result{Duration: time.Since(start)}
 	ctl.release()
-	endStrays(job)
+	endStrays(job, mark)
 	drain(s, cmd, drained, outR, errR)
 
 	state := cmd.ProcessState

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // The tests of BecomeSubreaper run in a helper process: the subreaper is a
@@ -47,6 +49,9 @@ type strayReport struct {
 // still show.
 func straysMain() int {
 	mode, dir := os.Getenv("ADE_ENGINE_TEST_MODE"), os.Getenv("ADE_ENGINE_TEST_DIR")
+	if os.Getenv("ADE_ENGINE_TEST_FULL_SWEEPS") != "" {
+		fullSweepEvery = 0
+	}
 	if mode != "no-subreaper" {
 		if err := BecomeSubreaper(); err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -121,11 +126,12 @@ func manyEscapes(escape func(context.Context, int, string), rep *strayReport, mu
 }
 
 // runStrays runs the helper in mode and returns its report; the helper
-// stays alive until the test ends.
-func runStrays(t *testing.T, mode string) strayReport {
+// stays alive until the test ends. env is added to the helper's.
+func runStrays(t *testing.T, mode string, env ...string) strayReport {
 	t.Helper()
 	helper := exec.Command(os.Args[0])
 	helper.Env = append(os.Environ(), helperEnv+"=strays", "ADE_ENGINE_TEST_MODE="+mode, "ADE_ENGINE_TEST_DIR="+t.TempDir())
+	helper.Env = append(helper.Env, env...)
 	var stderr bytes.Buffer
 	helper.Stderr = &stderr
 	stdin, err := helper.StdinPipe()
@@ -168,15 +174,38 @@ func gone(pid int) bool {
 }
 
 // A process that calls setsid is out of its run's process group; with the
-// worker as subreaper it is killed and reaped when the run ends.
+// worker as subreaper it is killed and reaped when the run ends, whether
+// the sweep reads the processes started since the run began (the usual
+// case) or every process.
 func TestStrayKilledWhenRunEnds(t *testing.T) {
 	t.Parallel()
-	rep := runStrays(t, "exit")
-	if len(rep.Strays) != 1 || rep.Results[0].ExitCode != 0 {
-		t.Fatalf("report %+v", rep)
+	for name, env := range map[string][]string{"since-start": nil, "every-process": {"ADE_ENGINE_TEST_FULL_SWEEPS=1"}} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			rep := runStrays(t, "exit", env...)
+			if len(rep.Strays) != 1 || rep.Results[0].ExitCode != 0 {
+				t.Fatalf("report %+v", rep)
+			}
+			if !gone(rep.Strays[0]) {
+				t.Errorf("process %d, which left the run's session, is still there after the run (alive %v)", rep.Strays[0], alive(rep.Strays[0]))
+			}
+		})
 	}
-	if !gone(rep.Strays[0]) {
-		t.Errorf("process %d, which left the run's session, is still there after the run (alive %v)", rep.Strays[0], alive(rep.Strays[0]))
+}
+
+// The pid range of a run wraps round after the largest pid.
+func TestInCycle(t *testing.T) {
+	for _, tc := range []struct {
+		pid, lo, hi int
+		want        bool
+	}{
+		{101, 100, 200, true}, {200, 100, 200, true}, {100, 100, 200, false}, {201, 100, 200, false}, {5, 100, 200, false},
+		{32000, 32000, 50, false}, {32001, 32000, 50, true}, {1, 32000, 50, true}, {50, 32000, 50, true}, {51, 32000, 50, false},
+		{7, 7, 7, false},
+	} {
+		if got := inCycle(tc.pid, tc.lo, tc.hi); got != tc.want {
+			t.Errorf("inCycle(%d, %d, %d) = %v, want %v", tc.pid, tc.lo, tc.hi, got, tc.want)
+		}
 	}
 }
 
@@ -226,4 +255,21 @@ func TestStraysAmongConcurrentRuns(t *testing.T) {
 	if len(left) > 0 {
 		t.Errorf("escaped processes still there: %s", strings.Join(left, ", "))
 	}
+}
+
+// BenchmarkRunSpawnSubreaper is BenchmarkRunSpawn with the worker as
+// subreaper, as the run command sets it: what the end-of-run sweep for
+// escaped processes adds to the worker's CPU per run. It turns the
+// subreaper off again when done.
+func BenchmarkRunSpawnSubreaper(b *testing.B) {
+	if err := BecomeSubreaper(); err != nil {
+		b.Skip(err)
+	}
+	defer func() {
+		_ = unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+		reaper.Lock()
+		reaper.enabled = false
+		reaper.Unlock()
+	}()
+	BenchmarkRunSpawn(b)
 }

@@ -14,4 +14,8 @@ func startTracked(cmd *exec.Cmd) error { return cmd.Start() }
 
 func untrack(int) {}
 
-func endStrays(string) {}
+type strayMark struct{}
+
+func newStrayMark() strayMark { return strayMark{} }
+
+func endStrays(string, strayMark) {}
