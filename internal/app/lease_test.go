@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
-	"syscall"
 	"testing"
 	"time"
 
@@ -387,8 +386,10 @@ sleep 0.2
 		t.Cleanup(func() {
 			if b, err := os.ReadFile(filepath.Join(h.dir, "escaped.pid")); err == nil {
 				var pid int
-				if _, err := fmt.Sscan(string(b), &pid); err == nil && pid > 0 {
-					_ = syscall.Kill(pid, syscall.SIGKILL)
+				if _, err := fmt.Sscan(string(b), &pid); err == nil && pid > 0 && alive(pid) {
+					if p, err := os.FindProcess(pid); err == nil {
+						_ = p.Kill()
+					}
 				}
 			}
 		})

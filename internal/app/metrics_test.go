@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"runtime"
 	"sort"
 	"strings"
 	"testing"
@@ -67,6 +68,9 @@ func newMetricsRig(t *testing.T, settings ...string) *metricsRig {
 // script writes an executable shell script and returns its path.
 func (r *metricsRig) script(name, body string) string {
 	r.t.Helper()
+	if runtime.GOOS == "windows" {
+		r.t.Skip("the fake engines are shell scripts, which Windows does not run as programs")
+	}
 	p := filepath.Join(r.scripts, name)
 	if err := os.WriteFile(p, []byte("#!/bin/sh\n"+body+"\n"), 0o755); err != nil {
 		r.t.Fatal(err)
