@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 )
@@ -22,7 +25,10 @@ import (
 // Refused with ErrUnsafe: an empty value, a NUL byte, any other scheme
 // (s3:, http:, ...), file://host/..., a path that after cleaning is the
 // documents folder itself or leaves it ("../"), and a file whose symlinks
-// resolve outside the documents folder. Percent signs are not decoded: "%2F"
+// resolve outside the documents folder. On Windows also a path with a
+// backslash (a separator there, an ordinary character elsewhere), a drive
+// ("C:"), or a name Windows reads otherwise (a ":" stream, a trailing dot,
+// a device name such as NUL): see documentRelOn. Percent signs are not decoded: "%2F"
 // is three ordinary characters of a file name, so an encoded "../" names a
 // (missing) file inside the folder rather than a way out.
 //
@@ -169,6 +175,13 @@ func checkRegular(storedURI string, info fs.FileInfo) error {
 // documentRel turns a stored_uri into a path relative to the documents
 // folder, before any check of where it leads.
 func documentRel(storedURI string) (string, error) {
+	return documentRelOn(storedURI, runtime.GOOS == "windows")
+}
+
+// documentRelOn is documentRel for a worker on Windows when windows is
+// set, elsewhere when not: the rules differ only there, and tests of both
+// run on every system.
+func documentRelOn(storedURI string, windows bool) (string, error) {
 	uri := strings.TrimSpace(storedURI)
 	switch {
 	case uri == "":
@@ -187,11 +200,39 @@ func documentRel(storedURI string) (string, error) {
 		p = rest
 	}
 	p = strings.TrimLeft(p, "/")
-	if p == "" || filepath.Clean(p) == "." {
+	if p == "" || path.Clean(p) == "." {
 		return "", unsafe("stored_uri", storedURI, "names no file")
+	}
+	if windows {
+		if reason := windowsPathProblem(p); reason != "" {
+			return "", unsafe("stored_uri", storedURI, reason)
+		}
 	}
 	return filepath.FromSlash(p), nil
 }
+
+// windowsPathProblem says why a "/"-separated relative path would not
+// name the same file on Windows as elsewhere, or "".
+func windowsPathProblem(p string) string {
+	if strings.Contains(p, `\`) {
+		return "contains a backslash, which Windows reads as a separator"
+	}
+	for _, seg := range strings.Split(p, "/") {
+		switch {
+		case seg == "" || seg == "." || seg == "..":
+			// Cleaned away, then checked for where they lead.
+		case len(seg) >= 2 && seg[1] == ':' && isLetter(seg[0]):
+			return "names a drive (" + seg[:2] + "), not a path inside the documents folder"
+		default:
+			if reason := windowsProblem(seg); reason != "" {
+				return "has a part " + strconv.Quote(seg) + " that " + reason
+			}
+		}
+	}
+	return ""
+}
+
+func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 
 // cutScheme splits "scheme:rest" when uri starts with a URI scheme
 // (a letter, then letters, digits, "+", "-" or ".").

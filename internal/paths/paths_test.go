@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -26,20 +27,24 @@ func newTree(tb testing.TB) tree {
 	for _, dir := range []string{outside, filepath.Join(docs, "sub"), filepath.Join(docs, "dir")} {
 		must(tb, os.MkdirAll(dir, 0o755))
 	}
-	for name, content := range map[string]string{
-		filepath.Join(outside, "secret"):      "secret",
-		filepath.Join(docs, "a.xlsx"):         "a",
-		filepath.Join(docs, "sub", "b.xlsx"):  "b",
-		filepath.Join(docs, "odd name.xlsx"):  "odd",
-		filepath.Join(docs, "100%.csv"):       "percent",
-		filepath.Join(docs, `back\slash.csv`): "backslash",
-	} {
+	files := map[string]string{
+		filepath.Join(outside, "secret"):     "secret",
+		filepath.Join(docs, "a.xlsx"):        "a",
+		filepath.Join(docs, "sub", "b.xlsx"): "b",
+		filepath.Join(docs, "odd name.xlsx"): "odd",
+		filepath.Join(docs, "100%.csv"):      "percent",
+	}
+	if runtime.GOOS != "windows" {
+		// A backslash is an ordinary character of a name here.
+		files[filepath.Join(docs, `back\slash.csv`)] = "backslash"
+	}
+	for name, content := range files {
 		must(tb, os.WriteFile(name, []byte(content), 0o644))
 	}
 	must(tb, os.Symlink(filepath.Join(outside, "secret"), filepath.Join(docs, "evil")))
 	must(tb, os.Symlink(outside, filepath.Join(docs, "linkdir")))
 	must(tb, os.Symlink("a.xlsx", filepath.Join(docs, "inner")))
-	must(tb, os.Symlink("../../../../outside/secret", filepath.Join(docs, "relevil")))
+	must(tb, os.Symlink(filepath.FromSlash("../../../../outside/secret"), filepath.Join(docs, "relevil")))
 	must(tb, os.Symlink("loop", filepath.Join(docs, "loop")))
 
 	layout, err := New(data)
@@ -76,25 +81,27 @@ func TestNew(t *testing.T) {
 }
 
 func TestLayoutPaths(t *testing.T) {
-	l := Layout{DataDir: "/data"}
+	l := Layout{DataDir: filepath.FromSlash("/data")}
+	// p is a path of the layout as it is on this system.
+	p := filepath.FromSlash
 	cfg, err := l.ConfigPackageDir("w1", "c1")
 	must(t, err)
-	if cfg != "/data/workspaces/w1/config_packages/c1" {
+	if cfg != p("/data/workspaces/w1/config_packages/c1") {
 		t.Errorf("ConfigPackageDir = %q", cfg)
 	}
 	docs, err := l.DocumentsDir("w1")
 	must(t, err)
-	if docs != "/data/workspaces/w1/documents" {
+	if docs != p("/data/workspaces/w1/documents") {
 		t.Errorf("DocumentsDir = %q", docs)
 	}
 	run, err := l.Run("w1", "r1")
 	must(t, err)
 	want := RunPaths{
-		Dir:    "/data/workspaces/w1/runs/r1",
-		Input:  "/data/workspaces/w1/runs/r1/input",
-		Output: "/data/workspaces/w1/runs/r1/output",
-		Logs:   "/data/workspaces/w1/runs/r1/logs",
-		Events: "/data/workspaces/w1/runs/r1/logs/events.ndjson",
+		Dir:    p("/data/workspaces/w1/runs/r1"),
+		Input:  p("/data/workspaces/w1/runs/r1/input"),
+		Output: p("/data/workspaces/w1/runs/r1/output"),
+		Logs:   p("/data/workspaces/w1/runs/r1/logs"),
+		Events: p("/data/workspaces/w1/runs/r1/logs/events.ndjson"),
 	}
 	if run != want {
 		t.Errorf("Run = %+v, want %+v", run, want)
@@ -102,17 +109,17 @@ func TestLayoutPaths(t *testing.T) {
 	if dir, _ := l.RunDir("w1", "r1"); dir != want.Dir {
 		t.Errorf("RunDir = %q", dir)
 	}
-	if got := run.StagedInput("../../C:\\Users\\me\\Book 1.xlsx"); got != "/data/workspaces/w1/runs/r1/input/Book 1.xlsx" {
+	if got := run.StagedInput("../../C:\\Users\\me\\Book 1.xlsx"); got != p("/data/workspaces/w1/runs/r1/input/Book 1.xlsx") {
 		t.Errorf("StagedInput = %q", got)
 	}
 	env, err := l.Env("w1", "c1", "sha256:AbC+/=.9", "e1")
 	must(t, err)
 	wantEnv := EnvPaths{
-		Dir:    "/data/venvs/w1/c1/deps-AbC____9/e1",
-		Venv:   "/data/venvs/w1/c1/deps-AbC____9/e1/.venv",
-		Python: "/data/venvs/w1/c1/deps-AbC____9/e1/.venv/bin/python",
-		Logs:   "/data/venvs/w1/c1/deps-AbC____9/e1/logs",
-		Events: "/data/venvs/w1/c1/deps-AbC____9/e1/logs/events.ndjson",
+		Dir:    p("/data/venvs/w1/c1/deps-AbC____9/e1"),
+		Venv:   p("/data/venvs/w1/c1/deps-AbC____9/e1/.venv"),
+		Python: VenvPython(p("/data/venvs/w1/c1/deps-AbC____9/e1/.venv")),
+		Logs:   p("/data/venvs/w1/c1/deps-AbC____9/e1/logs"),
+		Events: p("/data/venvs/w1/c1/deps-AbC____9/e1/logs/events.ndjson"),
 	}
 	if env != wantEnv {
 		t.Errorf("Env = %+v, want %+v", env, wantEnv)
@@ -137,6 +144,20 @@ func TestUnsafeSegments(t *testing.T) {
 		"a\u0085b":               "contains control characters",
 		"\xff":                   "is not valid UTF-8",
 		strings.Repeat("x", 256): "is longer than 255 bytes",
+		"ws:1":                   `contains a character Windows does not allow in a file name (one of <>:"|?*)`,
+		"C:":                     `contains a character Windows does not allow in a file name (one of <>:"|?*)`,
+		"a?b":                    `contains a character Windows does not allow in a file name (one of <>:"|?*)`,
+		`a"b`:                    `contains a character Windows does not allow in a file name (one of <>:"|?*)`,
+		"trailing.":              "ends with a dot or a space, which Windows drops",
+		"trailing ":              "ends with a dot or a space, which Windows drops",
+		"NUL":                    "is a device name on Windows (CON, NUL, COM1, LPT1...)",
+		"con":                    "is a device name on Windows (CON, NUL, COM1, LPT1...)",
+		"Aux.txt":                "is a device name on Windows (CON, NUL, COM1, LPT1...)",
+		"com1.tar.gz":            "is a device name on Windows (CON, NUL, COM1, LPT1...)",
+		"LPT9":                   "is a device name on Windows (CON, NUL, COM1, LPT1...)",
+		"prn .csv":               "is a device name on Windows (CON, NUL, COM1, LPT1...)",
+		"conin$":                 "is a device name on Windows (CON, NUL, COM1, LPT1...)",
+		"COM²":                   "is a device name on Windows (CON, NUL, COM1, LPT1...)",
 	}
 	calls := []struct {
 		what string
@@ -176,8 +197,10 @@ func TestUnsafeSegments(t *testing.T) {
 			t.Errorf("deps digest %q: err = %v, want ErrUnsafe", digest, err)
 		}
 	}
-	if err := CheckSegment("run id", "0b7f8f0e-2f55-4a57-9d7e-0d1c5b0d9a11"); err != nil {
-		t.Errorf("a UUID is refused: %v", err)
+	for _, ok := range []string{"0b7f8f0e-2f55-4a57-9d7e-0d1c5b0d9a11", "CONSOLE", "nullable", "com10", "LPT", "a.b", ".hidden", "ws-1"} {
+		if err := CheckSegment("run id", ok); err != nil {
+			t.Errorf("%q is refused: %v", ok, err)
+		}
 	}
 }
 
@@ -201,16 +224,24 @@ func TestDigestSegment(t *testing.T) {
 func TestStagedInputName(t *testing.T) {
 	long := strings.Repeat("é", 200) + ".xlsx"
 	for in, want := range map[string]string{
-		"Book1.xlsx":           "Book1.xlsx",
-		"../../etc/passwd":     "passwd",
-		`C:\Users\me\data.csv`: "data.csv",
-		"a\x00b\nc.xlsx":       "a_b_c.xlsx",
-		"":                     "input",
-		"..":                   "input",
-		"dir/":                 "input",
-		"  spaced.xlsx  ":      "spaced.xlsx",
-		"\xffbad.csv":          "_bad.csv",
-		long:                   strings.Repeat("é", 125) + ".xlsx",
+		"Book1.xlsx":                    "Book1.xlsx",
+		"../../etc/passwd":              "passwd",
+		`C:\Users\me\data.csv`:          "data.csv",
+		"a\x00b\nc.xlsx":                "a_b_c.xlsx",
+		"":                              "input",
+		"..":                            "input",
+		"dir/":                          "input",
+		"  spaced.xlsx  ":               "spaced.xlsx",
+		"\xffbad.csv":                   "_bad.csv",
+		long:                            strings.Repeat("é", 125) + ".xlsx",
+		"nul.csv":                       "_nul.csv",
+		"CON":                           "_CON",
+		"com1 .xlsx":                    "_com1 .xlsx",
+		"a:b?<c>.xlsx":                  "a_b__c_.xlsx",
+		`say "hi"|*.csv`:                "say _hi___.csv",
+		"report.xlsx. . ":               "report.xlsx",
+		"...":                           "input",
+		strings.Repeat("a", 254) + " b": strings.Repeat("a", 254),
 	} {
 		got := StagedInputName(in)
 		if got != want {
@@ -274,6 +305,14 @@ func TestDocumentPath(t *testing.T) {
 		{uri: "file:dir", wantErr: ErrNotRegular},
 		{uri: "file:a.xlsx/x", wantErr: ErrNotFound},
 	}
+	if runtime.GOOS == "windows" {
+		// There a backslash is a separator (see TestDocumentRelOn).
+		for i := range tests {
+			if tests[i].uri == `file:back\slash.csv` {
+				tests[i].want, tests[i].wantErr = "", ErrUnsafe
+			}
+		}
+	}
 	for _, tt := range tests {
 		t.Run(tt.uri, func(t *testing.T) {
 			got, err := tr.layout.DocumentPath("ws", tt.uri)
@@ -308,6 +347,52 @@ func TestDocumentPath(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A worker on Windows refuses a stored_uri whose path would name another
+// file there than elsewhere; other workers accept it. Both rules are
+// checked here, on every system.
+func TestDocumentRelOn(t *testing.T) {
+	for _, tc := range []struct {
+		uri     string
+		windows string // the reason on Windows, "" when accepted
+	}{
+		{"file:sub/b.xlsx", ""},
+		{"file:///sub/../a.xlsx", ""},
+		{"file:odd name.xlsx", ""},
+		{"file:.hidden/a.csv", ""},
+		{`file:back\slash.csv`, "contains a backslash, which Windows reads as a separator"},
+		{`file:..\..\x`, "contains a backslash, which Windows reads as a separator"},
+		{"file:C:/Windows/win.ini", "names a drive (C:), not a path inside the documents folder"},
+		{"file:///d:/x.csv", "names a drive (d:), not a path inside the documents folder"},
+		{"file:a.xlsx:stream", `has a part "a.xlsx:stream" that contains a character Windows does not allow in a file name (one of <>:"|?*)`},
+		{"file:sub/NUL.csv", `has a part "NUL.csv" that is a device name on Windows (CON, NUL, COM1, LPT1...)`},
+		{"file:con/a.csv", `has a part "con" that is a device name on Windows (CON, NUL, COM1, LPT1...)`},
+		{"file:sub./a.csv", `has a part "sub." that ends with a dot or a space, which Windows drops`},
+	} {
+		if _, err := documentRelOn(tc.uri, false); err != nil {
+			t.Errorf("%q elsewhere: %v, want it accepted", tc.uri, err)
+		}
+		_, err := documentRelOn(tc.uri, true)
+		var pathErr *Error
+		switch {
+		case tc.windows == "" && err != nil:
+			t.Errorf("%q on Windows: %v, want it accepted", tc.uri, err)
+		case tc.windows != "" && (!errors.As(err, &pathErr) || !errors.Is(err, ErrUnsafe) || pathErr.Reason != tc.windows):
+			t.Errorf("%q on Windows: %v, want ErrUnsafe because it %s", tc.uri, err, tc.windows)
+		}
+	}
+}
+
+// The interpreter of a virtual environment is where venv puts it.
+func TestVenvPython(t *testing.T) {
+	want := filepath.Join("v", ".venv", "bin", "python")
+	if runtime.GOOS == "windows" {
+		want = filepath.Join("v", ".venv", "Scripts", "python.exe")
+	}
+	if got := VenvPython(filepath.Join("v", ".venv")); got != want {
+		t.Errorf("VenvPython = %q, want %q", got, want)
 	}
 }
 
@@ -364,7 +449,7 @@ func TestSafeJoinInside(t *testing.T) {
 		{root: root, p: "", wantErr: true},
 		{root: root, p: ".", wantErr: true},
 		{root: root, p: root, wantErr: true},
-		{root: root, p: "/etc/passwd", wantErr: true},
+		{root: root, p: filepath.Join(base, "elsewhere", "passwd"), wantErr: true},
 		{root: root, p: "../outside.txt", wantErr: true},
 		{root: root, p: "../missing.txt", wantErr: true},
 		{root: root, p: "output/../../outside.txt", wantErr: true},

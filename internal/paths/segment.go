@@ -10,9 +10,11 @@ import (
 const maxSegment = 255
 
 // CheckSegment reports whether value can be used as one folder name taken
-// from the database (a workspace, configuration, run or environment id).
-// The error names what the value is, so a run can fail with a message a
-// person understands.
+// from the database (a workspace, configuration, run or environment id),
+// on every system: a name Windows would refuse or read otherwise (a ":",
+// a trailing dot, "NUL") is refused everywhere, since the data folder may
+// be shared with a worker there. The error names what the value is, so a
+// run can fail with a message a person understands.
 func CheckSegment(what, value string) error {
 	switch {
 	case value == "":
@@ -29,6 +31,9 @@ func CheckSegment(what, value string) error {
 		return unsafe(what, value, "contains control characters")
 	case len(value) > maxSegment:
 		return unsafe(what, value, "is longer than 255 bytes")
+	}
+	if problem := windowsProblem(value); problem != "" {
+		return unsafe(what, value, problem)
 	}
 	return nil
 }
@@ -58,9 +63,11 @@ func DigestSegment(depsDigest string) string {
 // StagedInputName turns a document's original file name into a safe name
 // for the staged copy. Unlike ids it is never refused, because a user's odd
 // file name must not fail a run: only the last path element is kept (after
-// "/" or "\"), control characters become "_", and a name that ends up empty,
-// "." or ".." becomes "input". A name too long is shortened keeping its
-// extension, which the engine reads to pick a reader.
+// "/" or "\"), control characters and those Windows refuses become "_",
+// trailing dots and spaces go, a Windows device name ("nul.csv") gets a "_"
+// in front, and a name that ends up empty, "." or ".." becomes "input". A
+// name too long is shortened keeping its extension, which the engine reads
+// to pick a reader.
 func StagedInputName(originalFilename string) string {
 	name := originalFilename
 	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
@@ -73,7 +80,7 @@ func StagedInputName(originalFilename string) string {
 		}
 		return r
 	}, name)
-	name = strings.TrimSpace(name)
+	name = windowsSafeName(strings.TrimSpace(name))
 	if name == "" || name == "." || name == ".." {
 		return "input"
 	}
@@ -86,7 +93,8 @@ func StagedInputName(originalFilename string) string {
 		for !utf8.ValidString(stem) { // do not cut a character in half
 			stem = stem[:len(stem)-1]
 		}
-		name = stem + ext
+		// The cut may leave a dot or a space at the end of the name.
+		name = windowsSafeName(stem + ext)
 	}
 	return name
 }
