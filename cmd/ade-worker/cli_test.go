@@ -170,7 +170,10 @@ func python(t *testing.T) string {
 	t.Helper()
 	p, err := exec.LookPath("python3")
 	if err != nil {
-		t.Fatalf("python3 is needed: %v", err)
+		// Python's Windows installer puts python.exe on PATH, not python3.
+		if p, err = exec.LookPath("python"); err != nil {
+			t.Fatalf("python3 (or python) is needed: %v", err)
+		}
 	}
 	return p
 }

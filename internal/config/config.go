@@ -111,7 +111,8 @@ type Config struct {
 	// EnginePackagePath is the engine_spec used for new environments: a local
 	// folder installed editable, or a pip requirement.
 	EnginePackagePath string `env:"ADE_ENGINE_PACKAGE_PATH" envDefault:"apps/ade-engine"`
-	// Python is the interpreter that creates virtual environments.
+	// Python is the interpreter that creates virtual environments
+	// ("python" on Windows when unset, see Load).
 	Python string `env:"ADE_WORKER_PYTHON" envDefault:"python3"`
 	// EnvBuildTimeout bounds one whole environment build.
 	EnvBuildTimeout time.Duration `env:"ADE_WORKER_ENV_BUILD_TIMEOUT_SECONDS" envDefault:"600"`

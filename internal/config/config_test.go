@@ -71,6 +71,9 @@ func TestLoadDefaults(t *testing.T) {
 		EnvBuildTimeout:     600 * time.Second,
 		EnvBuildMaxAttempts: 3,
 	}
+	if runtime.GOOS == "windows" {
+		want.Python = "python"
+	}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("defaults:\n got %+v\nwant %+v", cfg, want)
 	}

@@ -73,6 +73,11 @@ func load(vars map[string]string, envFile string) (Config, error) {
 		vars["ADE_WORKER_LOG_LEVEL"] = level
 	}
 
+	if _, set := vars["ADE_WORKER_PYTHON"]; !set && runtime.GOOS == "windows" {
+		// Python's Windows installer puts python.exe on PATH, not python3.
+		vars["ADE_WORKER_PYTHON"] = "python"
+	}
+
 	var cfg Config
 	err := env.ParseWithOptions(&cfg, env.Options{
 		Environment: vars,
