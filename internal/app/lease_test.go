@@ -378,7 +378,8 @@ func TestShutdownKeepsAFinishedRun(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		h := newHarness(t, st, "ADE_WORKER_SHUTDOWN_GRACE_SECONDS=2")
 		e := h.enqueue("members.csv", nil)
-		engine := h.fakeEngine("engine", `setsid sleep 30 &
+		// Python's os.setsid: macOS has no setsid(1).
+		engine := h.fakeEngine("engine", `python3 -c 'import os; os.setsid(); os.execvp("sleep", ["sleep", "30"])' &
 echo $! > "$DIR/escaped.pid"
 echo $$ > "$DIR/engine.pid"
 sleep 0.2

@@ -205,14 +205,26 @@ func TestRunLeavesNothingBehind(t *testing.T) {
 func TestRunEscapedProcessCannotHoldRunOpen(t *testing.T) {
 	t.Parallel()
 	pidFile := filepath.Join(t.TempDir(), "escaped.pid")
-	s := sh(`setsid sleep 300 & echo $! > "$PIDFILE"; echo started`)
+	// Python's os.setsid (macOS has no setsid(1)); the pid is written once
+	// the process has left, and the engine waits for it.
+	s := sh(`python3 -c '
+import os
+os.setsid()
+open(os.environ["PIDFILE"] + ".tmp", "w").write(str(os.getpid()))
+os.rename(os.environ["PIDFILE"] + ".tmp", os.environ["PIDFILE"])
+os.execvp("sleep", ["sleep", "300"])' &
+while [ ! -s "$PIDFILE" ]; do sleep 0.01; done; echo started`)
 	s.Env = ChildEnv(os.Environ(), "PIDFILE="+pidFile)
 	s.KillGrace = 300 * time.Millisecond
 	start := time.Now()
 	res := run(t, s)
-	killLater(t, readPid(t, pidFile))
+	escaped := readPid(t, pidFile)
+	killLater(t, escaped)
 	if res.ExitCode != 0 {
 		t.Errorf("result %+v", res)
+	}
+	if !alive(escaped) {
+		t.Errorf("the escaped process %d is gone: the test did not hold stdout open", escaped)
 	}
 	if took := time.Since(start); took > 5*time.Second {
 		t.Errorf("Run took %v with an escaped process holding stdout", took)
