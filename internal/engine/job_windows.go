@@ -26,6 +26,9 @@ type control struct {
 	cmd *exec.Cmd
 	mu  sync.Mutex
 	job windows.Handle // 0 when no job could be made or joined
+	// ended is set by terminate, which os/exec may call before started
+	// has put the process in the job.
+	ended bool
 }
 
 func newControl() *control { return &control{} }
@@ -73,6 +76,10 @@ func (c *control) started(cmd *exec.Cmd) {
 			slog.Int("pid", cmd.Process.Pid), slog.Any("error", err))
 		_ = windows.CloseHandle(c.job)
 		c.job = 0
+		return
+	}
+	if c.ended {
+		_ = windows.TerminateJobObject(c.job, exitStopped)
 	}
 }
 
@@ -90,6 +97,7 @@ func assign(job windows.Handle, pid int) error {
 func (c *control) terminate() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.ended = true
 	if c.job == 0 {
 		return c.cmd.Process.Kill()
 	}

@@ -35,7 +35,7 @@ import (
 // all have pids the system allocated after the run started, and Linux
 // allocates pids in a cycle: so a sweep reads only the processes whose
 // pids lie between the last pid allocated before the run's start and the
-// last allocated now. Once a minute, and for a run that lasted longer, a
+// last allocated now, pid by pid when they are few. Once a minute, and for a run that lasted longer, a
 // sweep reads them all, for orphans that died later than their run and
 // in case the pid cycle went all the way round.
 
@@ -236,20 +236,63 @@ func sweep(job string, mark strayMark) (sweepResult, error) {
 	return r, nil
 }
 
-// candidates is the filter of the pids a sweep reads: those allocated
-// since mark, or nil for every pid.
-func candidates(mark strayMark) func(int) bool {
+// pidRange is the pids a sweep reads: (lo, hi] of the pid cycle, or
+// every pid when all is set.
+type pidRange struct {
+	lo, hi int
+	all    bool
+}
+
+// maxProbe is the widest range a sweep reads pid by pid; a wider one (or
+// one that wraps round) is read from the listing of /proc.
+const maxProbe = 256
+
+// candidates is the range of pids a sweep reads: those allocated since
+// mark, or all of them (see fullSweepEvery).
+func candidates(mark strayMark) pidRange {
 	now := time.Now()
 	if mark.lastPid == 0 || now.Sub(mark.at) > fullSweepEvery || now.Sub(reaper.fullAt) > fullSweepEvery {
 		reaper.fullAt = now
-		return nil
+		return pidRange{all: true}
 	}
 	hi, err := lastPid()
 	if err != nil {
 		reaper.fullAt = now
-		return nil
+		return pidRange{all: true}
 	}
-	return func(pid int) bool { return inCycle(pid, mark.lastPid, hi) }
+	return pidRange{lo: mark.lastPid, hi: hi}
+}
+
+// pids lists the pids of r that may be processes: the range itself when it
+// is short, else the processes /proc lists that fall in it. A probed pid
+// may be a thread of a process (/proc answers for threads too, and shows
+// their process's parent): one of a child carrying the run's value is
+// killed with its process, and wait4 on it finds nothing to reap.
+func (r pidRange) pids() ([]int, error) {
+	if !r.all && r.lo <= r.hi && r.hi-r.lo <= maxProbe {
+		pids := make([]int, 0, r.hi-r.lo)
+		for pid := r.lo + 1; pid <= r.hi; pid++ {
+			pids = append(pids, pid)
+		}
+		return pids, nil
+	}
+	dir, err := os.Open("/proc")
+	if err != nil {
+		return nil, err
+	}
+	names, err := dir.Readdirnames(-1)
+	dir.Close()
+	if err != nil {
+		return nil, err
+	}
+	pids := make([]int, 0, len(names))
+	for _, name := range names {
+		pid, err := strconv.Atoi(name)
+		if err == nil && (r.all || inCycle(pid, r.lo, r.hi)) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids, nil
 }
 
 // killStray kills a child left by a run, with its group when it leads one.
@@ -278,28 +321,22 @@ type childProc struct {
 	zombie    bool
 }
 
-// children lists the worker's children from /proc: every process whose
-// parent is the worker, among those whose pids pass within (all when it is
-// nil). It reads a stat file per process, in three system calls each.
-func children(within func(int) bool) ([]childProc, error) {
-	dir, err := os.Open("/proc")
-	if err != nil {
-		return nil, err
-	}
-	names, err := dir.Readdirnames(-1)
-	dir.Close()
+// children lists the worker's children among the pids of r: the
+// processes whose parent is the worker. It reads a stat file per pid, in
+// three system calls each (one when there is no such process).
+func children(r pidRange) ([]childProc, error) {
+	pids, err := r.pids()
 	if err != nil {
 		return nil, err
 	}
 	self := os.Getpid()
 	var kids []childProc
 	var buf [512]byte
-	for _, name := range names {
-		pid, err := strconv.Atoi(name)
-		if err != nil || pid == self || within != nil && !within(pid) {
+	for _, pid := range pids {
+		if pid == self {
 			continue
 		}
-		kid, ppid, ok := readStat(pid, "/proc/"+name+"/stat", buf[:])
+		kid, ppid, ok := readStat(pid, "/proc/"+strconv.Itoa(pid)+"/stat", buf[:])
 		if ok && ppid == self {
 			kids = append(kids, kid)
 		}
