@@ -15,6 +15,8 @@ import (
 	"github.com/ade-dev/ade-worker/internal/eventlog"
 )
 
+func (r record) data() map[string]any { d, _ := r["data"].(map[string]any); return d }
+
 // sh runs script with the system's shell.
 func sh(script string) Spec { return Spec{Path: "sh", Args: []string{"-c", script}} }
 

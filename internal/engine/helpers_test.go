@@ -114,8 +114,6 @@ func writePid(path string, pid int) error {
 // record is one decoded line of an events.ndjson file.
 type record map[string]any
 
-func (r record) data() map[string]any { d, _ := r["data"].(map[string]any); return d }
-
 func openLog(t *testing.T) (*eventlog.Log, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "logs", "events.ndjson")

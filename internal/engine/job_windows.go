@@ -88,7 +88,7 @@ func assign(job windows.Handle, pid int) error {
 	if err != nil {
 		return err
 	}
-	defer windows.CloseHandle(h)
+	defer func() { _ = windows.CloseHandle(h) }()
 	return windows.AssignProcessToJobObject(job, h)
 }
 

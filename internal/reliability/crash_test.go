@@ -13,6 +13,13 @@ import (
 	"time"
 )
 
+// waitDead waits until pid has exited, and fails the test if it outlives
+// timeout.
+func (f *fixture) waitDead(timeout time.Duration, pid int, what string) {
+	f.t.Helper()
+	f.waitFor(timeout, what+" (pid "+itoa(pid)+") to die with its worker", func() bool { return !pidAlive(pid) })
+}
+
 // TestCrashMidRun: a worker killed with SIGKILL in the middle of a run takes
 // its engine with it (parent-death signal), and another worker takes the
 // run over once the lease has expired, finishing it on attempt 2 without

@@ -418,13 +418,6 @@ func (f *fixture) waitExecution(timeout time.Duration, prefix string) execution 
 	return found
 }
 
-// waitDead waits until pid has exited, and fails the test if it outlives
-// timeout.
-func (f *fixture) waitDead(timeout time.Duration, pid int, what string) {
-	f.t.Helper()
-	f.waitFor(timeout, what+" (pid "+itoa(pid)+") to die with its worker", func() bool { return !pidAlive(pid) })
-}
-
 // workerProc is one running ade-worker process.
 type workerProc struct {
 	id      string

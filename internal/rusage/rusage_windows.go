@@ -14,7 +14,7 @@ func self() Usage {
 	if err := windows.GetProcessTimes(windows.CurrentProcess(), &creation, &exit, &kernel, &user); err != nil {
 		return Usage{}
 	}
-	// Filetimes count 100 ns ticks.
+	// Windows counts these times in ticks of 100 ns.
 	ticks := func(f windows.Filetime) int64 { return int64(f.HighDateTime)<<32 | int64(f.LowDateTime) }
 	return Usage{CPU: time.Duration(ticks(kernel)+ticks(user)) * 100}
 }
