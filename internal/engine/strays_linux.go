@@ -35,9 +35,9 @@ import (
 // all have pids the system allocated after the run started, and Linux
 // allocates pids in a cycle: so a sweep reads only the processes whose
 // pids lie between the last pid allocated before the run's start and the
-// last allocated now, pid by pid when they are few. Once a minute, and for a run that lasted longer, a
-// sweep reads them all, for orphans that died later than their run and
-// in case the pid cycle went all the way round.
+// last allocated now, pid by pid when they are few. Once a minute, and for
+// a run that lasted longer, a sweep reads them all, for orphans that died
+// later than their run and in case the pid cycle went all the way round.
 
 // reaper is the worker's bookkeeping of its own children.
 var reaper struct {
@@ -58,6 +58,11 @@ const (
 	strayWait = 5 * time.Second
 	// strayPauseMax is the longest pause between two sweeps of one run.
 	strayPauseMax = 50 * time.Millisecond
+	// unsureSweeps is how many sweeps a run makes for children whose
+	// environment reads empty (an exec takes far less than their pauses);
+	// one that stays so (a program that writes over its own environment)
+	// is not held against the run's end longer.
+	unsureSweeps = 5
 )
 
 // fullSweepEvery is how often a sweep reads every process (see above).
@@ -163,13 +168,13 @@ func endStrays(job string, mark strayMark) {
 	}
 	deadline := time.Now().Add(strayWait)
 	pause := time.Millisecond
-	for {
+	for round := 1; ; round++ {
 		r, err := sweep(job, mark)
 		if err != nil {
 			slog.Warn("look for processes left by a subprocess", slog.Any("error", err))
 			return
 		}
-		if !r.acted && r.pending == 0 && r.unsure == 0 {
+		if !r.acted && r.pending == 0 && (r.unsure == 0 || round >= unsureSweeps) {
 			return
 		}
 		if time.Now().After(deadline) {
