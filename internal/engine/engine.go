@@ -56,7 +56,7 @@ const (
 	// value of its own, which its descendants inherit: on Linux it is how
 	// the worker recognises the processes of a run that left its process
 	// group (see BecomeSubreaper).
-	JobVariable = "ADE_WORKER_JOB"
+	JobVariable = "ADE_ENGINE_JOB"
 )
 
 // Spec describes one subprocess.
