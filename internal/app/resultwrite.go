@@ -220,13 +220,6 @@ func str(p *string) sql.NullString {
 	return sql.NullString{String: *p, Valid: true}
 }
 
-func f64(p *float64) sql.NullFloat64 {
-	if p == nil {
-		return sql.NullFloat64{}
-	}
-	return sql.NullFloat64{Float64: *p, Valid: true}
-}
-
 func i64(p *int64) sql.NullInt64 {
 	if p == nil {
 		return sql.NullInt64{}
