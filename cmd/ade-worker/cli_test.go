@@ -19,6 +19,8 @@ import (
 
 	"github.com/ade-dev/ade-worker/gen/db"
 	"github.com/ade-dev/ade-worker/internal/app"
+	"github.com/ade-dev/ade-worker/internal/enqueue"
+	"github.com/ade-dev/ade-worker/internal/operator"
 	"github.com/ade-dev/ade-worker/internal/paths"
 	"github.com/ade-dev/ade-worker/internal/store"
 )
@@ -122,11 +124,11 @@ func (f *fixture) store() *store.Store {
 
 // enqueue queues the example configuration and CSV with extra flags and
 // returns what was created.
-func (f *fixture) enqueue(extra ...string) app.Enqueued {
+func (f *fixture) enqueue(extra ...string) enqueue.Queued {
 	f.t.Helper()
 	args := append([]string{"enqueue", "--workspace", "ws-cli", "--config-dir", exampleConfig, "--input", exampleCSV, "--json"}, extra...)
 	r := f.mustMain(args...)
-	var e app.Enqueued
+	var e enqueue.Queued
 	if err := json.Unmarshal([]byte(r.stdout), &e); err != nil {
 		f.t.Fatalf("enqueue --json printed %q: %v", r.stdout, err)
 	}
@@ -457,7 +459,7 @@ func TestMigrateUpRefusesDatabaseAhead(t *testing.T) {
 	}
 	// status still reads the queue of a database a newer worker migrated.
 	r = f.mustMain("status", "--json")
-	var s app.Status
+	var s operator.Status
 	if err := json.Unmarshal([]byte(r.stdout), &s); err != nil || s.SchemaVersion != 99999 || s.SchemaLatest != 4 {
 		t.Errorf("status --json on a database ahead: %v %s", err, r)
 	}
@@ -596,10 +598,10 @@ func TestStatus(t *testing.T) {
 	st := f.store()
 	ctx := context.Background()
 
-	readStatus := func() app.Status {
+	readStatus := func() operator.Status {
 		t.Helper()
 		r := f.mustMain("status", "--json")
-		var s app.Status
+		var s operator.Status
 		dec := json.NewDecoder(strings.NewReader(r.stdout))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&s); err != nil {

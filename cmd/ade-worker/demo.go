@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/ade-dev/ade-worker/internal/app"
+	"github.com/ade-dev/ade-worker/internal/operator"
 )
 
 func cmdDemo(env *cliEnv, args []string) int {
@@ -39,7 +39,7 @@ func cmdDemo(env *cliEnv, args []string) int {
 	adoptOrphans(env, log)
 	ctx, stop := signals(func() {}, log)
 	defer stop()
-	if _, err := app.Demo(ctx, cfg, *examples, env.environ, env.stdout, log); err != nil {
+	if _, err := operator.Demo(ctx, cfg, *examples, env.environ, env.stdout, log); err != nil {
 		fmt.Fprintf(env.stderr, "ade-worker demo: %v\n", err)
 		return exitFailure
 	}

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ade-dev/ade-worker/internal/app"
+	"github.com/ade-dev/ade-worker/internal/enqueue"
 	"github.com/ade-dev/ade-worker/internal/paths"
 	"github.com/ade-dev/ade-worker/internal/runopts"
 )
@@ -73,8 +73,8 @@ func cmdEnqueue(env *cliEnv, args []string) int {
 	if *sheets != "" {
 		sheetNames = strings.Split(*sheets, ",")
 	}
-	e, err := app.Enqueue(ctx, st, layout, app.EnqueueRequest{EngineSpec: cfg.EnginePackagePath, MaxAttempts: cfg.MaxAttemptsDefault},
-		app.EnqueueRequest{WorkspaceID: *ws, ConfigDir: *cfgDir, ConfigurationID: *cfgID, InputFile: *input, Options: *opts,
+	e, err := enqueue.Insert(ctx, st, layout, enqueue.Request{EngineSpec: cfg.EnginePackagePath, MaxAttempts: cfg.MaxAttemptsDefault},
+		enqueue.Request{WorkspaceID: *ws, ConfigDir: *cfgDir, ConfigurationID: *cfgID, InputFile: *input, Options: *opts,
 			InputSheetNames: sheetNames, MaxAttempts: *maxAttempts})
 	if err != nil {
 		fmt.Fprintf(env.stderr, "ade-worker enqueue: %v\n", err)

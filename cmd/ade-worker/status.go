@@ -9,7 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/ade-dev/ade-worker/internal/app"
+	"github.com/ade-dev/ade-worker/internal/operator"
 	"github.com/ade-dev/ade-worker/internal/store"
 )
 
@@ -36,7 +36,7 @@ func cmdStatus(env *cliEnv, args []string) int {
 		fmt.Fprintf(env.stderr, "ade-worker status: %v\n", err)
 		return exitFailure
 	}
-	s, err := app.ReadStatus(ctx, st, time.Now())
+	s, err := operator.ReadStatus(ctx, st, time.Now())
 	if err != nil {
 		fmt.Fprintf(env.stderr, "ade-worker status: %v\n", err)
 		return exitFailure

@@ -18,6 +18,7 @@ import (
 
 	"github.com/ade-dev/ade-worker/gen/db"
 	"github.com/ade-dev/ade-worker/internal/config"
+	"github.com/ade-dev/ade-worker/internal/enqueue"
 	"github.com/ade-dev/ade-worker/internal/results"
 	"github.com/ade-dev/ade-worker/internal/rusage"
 	"github.com/ade-dev/ade-worker/internal/store"
@@ -68,7 +69,7 @@ func benchSummary(tb testing.TB, nfields, ncolumns int) *results.Summary {
 // benchWorker is a worker over a fresh SQLite file whose one environment
 // is ready with interpreter, plus the configuration and document its runs
 // use. Its log is discarded.
-func benchWorker(tb testing.TB, interpreter string, settings ...string) (*Worker, *store.Store, Enqueued) {
+func benchWorker(tb testing.TB, interpreter string, settings ...string) (*Worker, *store.Store, enqueue.Queued) {
 	tb.Helper()
 	ctx := context.Background()
 	dir := tb.TempDir()
@@ -95,8 +96,8 @@ func benchWorker(tb testing.TB, interpreter string, settings ...string) (*Worker
 	if err := os.WriteFile(input, []byte("a,b\n1,2\n"), 0o644); err != nil {
 		tb.Fatal(err)
 	}
-	e, err := Enqueue(ctx, st, w.layout, EnqueueRequest{EngineSpec: "bench-engine", MaxAttempts: 1},
-		EnqueueRequest{WorkspaceID: "bench", ConfigDir: cfgDir, InputFile: input, MaxAttempts: 1})
+	e, err := enqueue.Insert(ctx, st, w.layout, enqueue.Request{EngineSpec: "bench-engine", MaxAttempts: 1},
+		enqueue.Request{WorkspaceID: "bench", ConfigDir: cfgDir, InputFile: input, MaxAttempts: 1})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -122,7 +123,7 @@ func benchWorker(tb testing.TB, interpreter string, settings ...string) (*Worker
 // newDocs each gets a document row of its own, as from the API (no file is
 // stored: only runs that never start an engine may use them); else they
 // all use e's document.
-func benchEnqueue(ctx context.Context, st *store.Store, e Enqueued, n int, newDocs bool) error {
+func benchEnqueue(ctx context.Context, st *store.Store, e enqueue.Queued, n int, newDocs bool) error {
 	return st.Write(ctx, func(q *db.Queries) error {
 		for range n {
 			docID := e.DocumentID

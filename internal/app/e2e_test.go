@@ -18,8 +18,8 @@ import (
 	"time"
 
 	"github.com/ade-dev/ade-worker/gen/db"
-	"github.com/ade-dev/ade-worker/internal/app"
 	"github.com/ade-dev/ade-worker/internal/dbtime"
+	"github.com/ade-dev/ade-worker/internal/enqueue"
 	"github.com/ade-dev/ade-worker/internal/paths"
 	"github.com/ade-dev/ade-worker/internal/store"
 	"github.com/ade-dev/ade-worker/internal/store/storetest"
@@ -115,7 +115,7 @@ func TestCSVAndXLSXRuns(t *testing.T) {
 		h := newHarness(t, st)
 		csv := h.enqueue("members.csv", nil)
 		xlsx := h.enqueue("members.xlsx", nil)
-		oneSheet := h.enqueue("members.xlsx", func(r *app.EnqueueRequest) { r.InputSheetNames = []string{"Members"} })
+		oneSheet := h.enqueue("members.xlsx", func(r *enqueue.Request) { r.InputSheetNames = []string{"Members"} })
 		env := h.readyEnvironment(r.interpreter())
 		h.drain(h.worker())
 
@@ -354,8 +354,8 @@ func TestRunOptions(t *testing.T) {
 	r := referenceEnvironment(t)
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		h := newHarness(t, st)
-		withOptions := func(opts string) func(*app.EnqueueRequest) {
-			return func(req *app.EnqueueRequest) { req.Options = opts }
+		withOptions := func(opts string) func(*enqueue.Request) {
+			return func(req *enqueue.Request) { req.Options = opts }
 		}
 		validate := h.enqueue("members.csv", withOptions(`{"validate_only": true}`))
 		validateAlias := h.enqueue("members.csv", withOptions(`{"validation_only": "yes", "log_level": "debug"}`))
@@ -461,7 +461,7 @@ func TestDrainWaitsOutBackoff(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		h := newHarness(t, st, "ADE_WORKER_BACKOFF_BASE_SECONDS=1.5")
 		retried := h.enqueue("members.csv", nil)
-		dry := h.enqueue("members.csv", func(r *app.EnqueueRequest) { r.Options = `{"dry_run": true}` })
+		dry := h.enqueue("members.csv", func(r *enqueue.Request) { r.Options = `{"dry_run": true}` })
 		engine := h.fakeEngine("flaky-engine", `if mkdir "$DIR/first" 2>/dev/null; then
   echo "fake engine: temporary failure" >&2
   exit 75
@@ -527,7 +527,7 @@ exit 9`)
 		h.exec("set_document_uri", sql.Named("id", e.DocumentID), sql.Named("stored_uri", "s3://bucket/members.csv"))
 		runs = append(runs, badRun{"stored_uri of another scheme", e.RunID, 1, []string{"input document: ", "s3://bucket/members.csv"}})
 
-		e = h.enqueue("members.csv", func(r *app.EnqueueRequest) { r.MaxAttempts = 2 })
+		e = h.enqueue("members.csv", func(r *enqueue.Request) { r.MaxAttempts = 2 })
 		docs, err := h.layout.DocumentsDir(workspaceID)
 		if err != nil {
 			t.Fatal(err)
@@ -538,7 +538,7 @@ exit 9`)
 		runs = append(runs, badRun{"document file missing", e.RunID, 2, []string{"input document: ", "does not exist"}})
 
 		cfgID := newID()
-		e = h.enqueue("members.csv", func(r *app.EnqueueRequest) { r.ConfigurationID = cfgID })
+		e = h.enqueue("members.csv", func(r *enqueue.Request) { r.ConfigurationID = cfgID })
 		cfgDir, err := h.layout.ConfigPackageDir(workspaceID, cfgID)
 		if err != nil {
 			t.Fatal(err)

@@ -33,7 +33,7 @@ func (w *Worker) buildEnvironment(parent context.Context, env db.ClaimEnvironmen
 	if pathErr == nil {
 		// What a build's setup code may have left at the log's path (a
 		// FIFO would make the open wait) goes first.
-		err := clearIrregular(ep.Events)
+		err := paths.ClearIrregular(ep.Events)
 		if err == nil {
 			ev, err = eventlog.Open(ep.Events, map[string]string{
 				"environment_id": env.ID, "workspace_id": env.WorkspaceID, "configuration_id": env.ConfigurationID,

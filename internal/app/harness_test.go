@@ -34,7 +34,9 @@ import (
 
 	"github.com/ade-dev/ade-worker/gen/db"
 	"github.com/ade-dev/ade-worker/internal/app"
+	"github.com/ade-dev/ade-worker/internal/apptest"
 	"github.com/ade-dev/ade-worker/internal/config"
+	"github.com/ade-dev/ade-worker/internal/enqueue"
 	"github.com/ade-dev/ade-worker/internal/paths"
 	"github.com/ade-dev/ade-worker/internal/store"
 )
@@ -70,12 +72,8 @@ func TestMain(m *testing.M) {
 }
 
 func testMain(m *testing.M) int {
-	root, err := filepath.Abs(filepath.Join("..", ".."))
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "resolve repository root:", err)
-		return 2
-	}
-	repoRoot = root
+	repoRoot = apptest.RepoRoot()
+	var err error
 	pkgRoot, err = os.MkdirTemp("", "ade-app-e2e-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "create package folder:", err)
@@ -83,54 +81,13 @@ func testMain(m *testing.M) int {
 	}
 	defer os.RemoveAll(pkgRoot)
 	engineSpec = filepath.Join(pkgRoot, "ade-engine")
-	if err := copyTree(filepath.Join(repoRoot, "apps", "ade-engine"), engineSpec); err != nil {
+	if err := apptest.CopyEngine(engineSpec); err != nil {
 		fmt.Fprintln(os.Stderr, "copy the reference engine:", err)
 		return 2
 	}
 	code := m.Run()
 	ref.close()
 	return code
-}
-
-// copyTree copies a Python project without build leftovers or tests.
-func copyTree(src, dst string) error {
-	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		name := d.Name()
-		if p != src && (name == "__pycache__" || name == "tests" || name == "build" || strings.HasSuffix(name, ".egg-info") || strings.HasSuffix(name, "_test.go")) {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		target := filepath.Join(dst, rel)
-		if d.IsDir() {
-			return os.MkdirAll(target, 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(target, b, 0o644)
-	})
-}
-
-// subprocessEnviron is what the worker's subprocesses start from: this
-// process's environment without any PIP_ or ADE_ setting of the machine,
-// and pip with no index and nothing to find: the reference engine and the
-// example configuration build with their own standard-library backend.
-func subprocessEnviron() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "PIP_") || strings.HasPrefix(kv, "ADE_") {
-			continue
-		}
-		env = append(env, kv)
-	}
-	return append(env, "PIP_NO_INDEX=1", "PIP_CONFIG_FILE="+os.DevNull, "PYTHONDONTWRITEBYTECODE=1")
 }
 
 // baseSettings are the worker settings of every test: quick polling and
@@ -161,26 +118,9 @@ func loadConfig(settings []string) (config.Config, error) {
 }
 
 // logBuffer collects a worker's log; a failed test prints it.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
+type logBuffer struct{ apptest.LogBuffer }
 
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func (b *logBuffer) logger() *slog.Logger {
-	return slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
+func (b *logBuffer) logger() *slog.Logger { return b.Logger() }
 
 // harness is one test's database, data folder and workers.
 type harness struct {
@@ -225,7 +165,7 @@ func (h *harness) config(overrides ...string) config.Config {
 // worker makes a worker over the harness's store.
 func (h *harness) worker(overrides ...string) *app.Worker {
 	h.t.Helper()
-	w, err := app.New(h.config(overrides...), h.st, app.Options{Logger: h.logs.logger(), Environ: subprocessEnviron()})
+	w, err := app.New(h.config(overrides...), h.st, app.Options{Logger: h.logs.logger(), Environ: apptest.SubprocessEnviron()})
 	if err != nil {
 		h.t.Fatalf("new worker: %v", err)
 	}
@@ -279,9 +219,9 @@ func (r *running) stop(t testing.TB) error {
 
 // enqueue queues a run of examples/config-package on one of
 // examples/inputs, as the API would.
-func (h *harness) enqueue(input string, mod func(*app.EnqueueRequest)) app.Enqueued {
+func (h *harness) enqueue(input string, mod func(*enqueue.Request)) enqueue.Queued {
 	h.t.Helper()
-	req := app.EnqueueRequest{
+	req := enqueue.Request{
 		WorkspaceID: workspaceID,
 		ConfigDir:   filepath.Join(repoRoot, "examples", "config-package"),
 		InputFile:   filepath.Join(repoRoot, "examples", "inputs", input),
@@ -289,7 +229,7 @@ func (h *harness) enqueue(input string, mod func(*app.EnqueueRequest)) app.Enque
 	if mod != nil {
 		mod(&req)
 	}
-	e, err := app.Enqueue(context.Background(), h.st, h.layout, app.EnqueueRequest{EngineSpec: engineSpec, MaxAttempts: 3}, req)
+	e, err := enqueue.Insert(context.Background(), h.st, h.layout, enqueue.Request{EngineSpec: engineSpec, MaxAttempts: 3}, req)
 	if err != nil {
 		h.t.Fatalf("enqueue %s: %v", input, err)
 	}
@@ -694,7 +634,7 @@ func (r *reference) build() (err error) {
 	if err != nil {
 		return err
 	}
-	e, err := app.Enqueue(ctx, r.st, layout, app.EnqueueRequest{EngineSpec: engineSpec, MaxAttempts: 1}, app.EnqueueRequest{
+	e, err := enqueue.Insert(ctx, r.st, layout, enqueue.Request{EngineSpec: engineSpec, MaxAttempts: 1}, enqueue.Request{
 		WorkspaceID: workspaceID,
 		ConfigDir:   filepath.Join(repoRoot, "examples", "config-package"),
 		InputFile:   filepath.Join(repoRoot, "examples", "inputs", "members.csv"),
@@ -703,7 +643,7 @@ func (r *reference) build() (err error) {
 		return err
 	}
 	r.runID = e.RunID
-	w, err := app.New(cfg, r.st, app.Options{Logger: r.log.logger(), Environ: subprocessEnviron()})
+	w, err := app.New(cfg, r.st, app.Options{Logger: r.log.logger(), Environ: apptest.SubprocessEnviron()})
 	if err != nil {
 		return err
 	}

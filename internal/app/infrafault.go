@@ -61,7 +61,7 @@ func (osFiles) openEvents(path string, context map[string]string) (*eventlog.Log
 	return eventlog.Open(path, context)
 }
 
-func (osFiles) stage(src *os.File, dst string) error { return writeCopy(src, dst) }
+func (osFiles) stage(src *os.File, dst string) error { return paths.WriteCopy(src, dst) }
 
 // deferRun gives a run an infrastructure fault stopped back to the queue
 // without spending its attempt, to be claimed again after

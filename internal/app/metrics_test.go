@@ -20,6 +20,7 @@ import (
 
 	"github.com/ade-dev/ade-worker/gen/db"
 	"github.com/ade-dev/ade-worker/internal/config"
+	"github.com/ade-dev/ade-worker/internal/enqueue"
 	"github.com/ade-dev/ade-worker/internal/paths"
 	"github.com/ade-dev/ade-worker/internal/store"
 	"github.com/ade-dev/ade-worker/internal/store/storetest"
@@ -93,8 +94,8 @@ func (r *metricsRig) enqueue(cfgName, options string, maxAttempts int) string {
 	if err := os.WriteFile(input, []byte("a,b\n1,2\n"), 0o644); err != nil {
 		r.t.Fatal(err)
 	}
-	e, err := Enqueue(context.Background(), r.st, r.layout, EnqueueRequest{EngineSpec: "ade-engine", MaxAttempts: 3},
-		EnqueueRequest{WorkspaceID: "ws-metrics", ConfigDir: cfgDir, InputFile: input, Options: options, MaxAttempts: maxAttempts})
+	e, err := enqueue.Insert(context.Background(), r.st, r.layout, enqueue.Request{EngineSpec: "ade-engine", MaxAttempts: 3},
+		enqueue.Request{WorkspaceID: "ws-metrics", ConfigDir: cfgDir, InputFile: input, Options: options, MaxAttempts: maxAttempts})
 	if err != nil {
 		r.t.Fatal(err)
 	}

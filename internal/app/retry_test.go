@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ade-dev/ade-worker/internal/app"
+	"github.com/ade-dev/ade-worker/internal/enqueue"
 	"github.com/ade-dev/ade-worker/internal/store"
 	"github.com/ade-dev/ade-worker/internal/store/storetest"
 )
@@ -85,7 +85,7 @@ func TestRunTimeoutStopsTheProcessTree(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		h := newHarness(t, st, "ADE_WORKER_RUN_TIMEOUT_SECONDS=2")
-		e := h.enqueue("members.csv", func(r *app.EnqueueRequest) { r.MaxAttempts = 1 })
+		e := h.enqueue("members.csv", func(r *enqueue.Request) { r.MaxAttempts = 1 })
 		engine := h.fakeEngine("hanging-engine", `sleep 300 &
 echo $! > "$DIR/grandchild.pid"
 echo $$ > "$DIR/child.pid"

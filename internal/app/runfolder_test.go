@@ -94,7 +94,7 @@ func TestWriteCopy(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := writeCopy(in, staged); err != nil {
+		if err := paths.WriteCopy(in, staged); err != nil {
 			t.Fatalf("%s: %v", what, err)
 		}
 		st, err := os.Lstat(staged)

@@ -69,7 +69,7 @@ func TestRunFolderReplacesWhatAnEngineLeft(t *testing.T) {
 					_, err = src.Seek(0, 0)
 				}
 				if err == nil {
-					err = writeCopy(src, staged)
+					err = paths.WriteCopy(src, staged)
 				}
 				done <- err
 			}()

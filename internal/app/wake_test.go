@@ -8,6 +8,7 @@ import (
 
 	"github.com/ade-dev/ade-worker/gen/db"
 	"github.com/ade-dev/ade-worker/internal/app"
+	"github.com/ade-dev/ade-worker/internal/enqueue"
 	"github.com/ade-dev/ade-worker/internal/store"
 	"github.com/ade-dev/ade-worker/internal/store/storetest"
 )
@@ -31,7 +32,7 @@ func TestIdleWorkerWakesOnAnotherProcessCommit(t *testing.T) {
 			st := storetest.SQLiteAt(t, path)
 			api := storetest.SQLiteAt(t, path)
 			h := newHarness(t, st, "ADE_WORKER_POLL_INTERVAL=30", "ADE_WORKER_POLL_INTERVAL_MAX=30")
-			dry := func(r *app.EnqueueRequest) { r.Options = `{"dry_run": true}` }
+			dry := func(r *enqueue.Request) { r.Options = `{"dry_run": true}` }
 			first := h.enqueue("members.csv", dry)
 			h.readyEnvironment(h.fakeEngine("engine", fakeSucceed))
 			w := h.worker()
@@ -56,15 +57,15 @@ func TestIdleWorkerWakesOnAnotherProcessCommit(t *testing.T) {
 }
 
 // enqueueVia queues a run as h.enqueue does, through st.
-func enqueueVia(t *testing.T, st *store.Store, h *harness, mod func(*app.EnqueueRequest)) app.Enqueued {
+func enqueueVia(t *testing.T, st *store.Store, h *harness, mod func(*enqueue.Request)) enqueue.Queued {
 	t.Helper()
-	req := app.EnqueueRequest{
+	req := enqueue.Request{
 		WorkspaceID: workspaceID,
 		ConfigDir:   filepath.Join(repoRoot, "examples", "config-package"),
 		InputFile:   filepath.Join(repoRoot, "examples", "inputs", "members.csv"),
 	}
 	mod(&req)
-	e, err := app.Enqueue(context.Background(), st, h.layout, app.EnqueueRequest{EngineSpec: engineSpec, MaxAttempts: 3}, req)
+	e, err := enqueue.Insert(context.Background(), st, h.layout, enqueue.Request{EngineSpec: engineSpec, MaxAttempts: 3}, req)
 	if err != nil {
 		t.Fatalf("enqueue: %v", err)
 	}

@@ -32,8 +32,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/ade-dev/ade-worker/gen/db"
-	"github.com/ade-dev/ade-worker/internal/app"
 	"github.com/ade-dev/ade-worker/internal/engine"
+	"github.com/ade-dev/ade-worker/internal/enqueue"
 	"github.com/ade-dev/ade-worker/internal/paths"
 	"github.com/ade-dev/ade-worker/internal/runopts"
 	"github.com/ade-dev/ade-worker/internal/store"
@@ -192,8 +192,8 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	// engine it makes the worker build the environment (not measured); for
 	// the noop engine the harness marks the environment ready itself.
 	fmt.Fprintf(o.Progress, "bench: work folder %s\n", dir)
-	warm, err := app.Enqueue(ctx, st, layout, app.EnqueueRequest{EngineSpec: engineSpec, MaxAttempts: 1},
-		app.EnqueueRequest{WorkspaceID: workspace, ConfigDir: o.ConfigDir, InputFile: o.Input})
+	warm, err := enqueue.Insert(ctx, st, layout, enqueue.Request{EngineSpec: engineSpec, MaxAttempts: 1},
+		enqueue.Request{WorkspaceID: workspace, ConfigDir: o.ConfigDir, InputFile: o.Input})
 	if err != nil {
 		return res, fmt.Errorf("enqueue the warm-up run: %w", err)
 	}
@@ -531,7 +531,7 @@ func ns(s string) sql.NullString { return sql.NullString{String: s, Valid: true}
 
 // enqueueBatch inserts n runs of the warm-up run's configuration and
 // document in one transaction, as an API burst would, and returns their ids.
-func enqueueBatch(ctx context.Context, st *store.Store, warm app.Enqueued, engineSpec string, n int) ([]string, error) {
+func enqueueBatch(ctx context.Context, st *store.Store, warm enqueue.Queued, engineSpec string, n int) ([]string, error) {
 	ids := make([]string, n)
 	for i := range ids {
 		ids[i] = uuid.NewString()
@@ -552,7 +552,7 @@ func enqueueBatch(ctx context.Context, st *store.Store, warm app.Enqueued, engin
 
 // idlePickup enqueues runs one at a time, each after a random pause of
 // 0.5-1.5 s with the worker idle, and measures queued -> running.
-func idlePickup(ctx context.Context, st *store.Store, w *workerProc, warm app.Enqueued, engineSpec string, n int, out *IdleResult) error {
+func idlePickup(ctx context.Context, st *store.Store, w *workerProc, warm enqueue.Queued, engineSpec string, n int, out *IdleResult) error {
 	var pickup, e2e []time.Duration
 	for range n {
 		if err := sleep(ctx, 500*time.Millisecond+rand.N(time.Second)); err != nil {
@@ -732,7 +732,7 @@ func environmentInterpreter(ctx context.Context, st *store.Store, layout paths.L
 
 // idealCommand is the engine command the worker ran, aimed at the stored
 // document and a run folder of the harness.
-func idealCommand(ctx context.Context, st *store.Store, layout paths.Layout, warm app.Enqueued, interp string, environ []string) (engineCommand, error) {
+func idealCommand(ctx context.Context, st *store.Store, layout paths.Layout, warm enqueue.Queued, interp string, environ []string) (engineCommand, error) {
 	doc, err := st.Queries().GetDocument(ctx, db.GetDocumentParams{ID: warm.DocumentID, WorkspaceID: workspace})
 	if err != nil {
 		return engineCommand{}, fmt.Errorf("read the document: %w", err)

@@ -1,8 +1,13 @@
-package app
+// Package enqueue queues a run as the ADE API would: it copies the
+// configuration package and the document where the API stores them and
+// inserts the configuration, document and run rows. The CLI's enqueue and
+// demo commands, the bench and the tests use it.
+package enqueue
 
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -22,8 +27,8 @@ import (
 	"github.com/ade-dev/ade-worker/internal/store"
 )
 
-// EnqueueRequest is one run to queue, as the ADE API would queue it.
-type EnqueueRequest struct {
+// Request is one run to queue, as the ADE API would queue it.
+type Request struct {
 	WorkspaceID string
 	// ConfigDir is the configuration package to copy under the workspace.
 	ConfigDir string
@@ -43,8 +48,8 @@ type EnqueueRequest struct {
 	EngineSpec string
 }
 
-// Enqueued names the rows Enqueue created.
-type Enqueued struct {
+// Queued names the rows Insert created.
+type Queued struct {
 	RunID           string `json:"run_id"`
 	ConfigurationID string `json:"configuration_id"`
 	DocumentID      string `json:"document_id"`
@@ -58,10 +63,10 @@ func skipEntry(name string) bool {
 	return skipCopy[name] || strings.HasSuffix(name, ".egg-info") || strings.HasSuffix(name, ".pyc")
 }
 
-// Enqueue copies the configuration package and the document where the API
+// Insert copies the configuration package and the document where the API
 // would store them and inserts the configuration, document and run rows in
 // one transaction.
-func Enqueue(ctx context.Context, st *store.Store, layout paths.Layout, defaults EnqueueRequest, req EnqueueRequest) (Enqueued, error) {
+func Insert(ctx context.Context, st *store.Store, layout paths.Layout, defaults Request, req Request) (Queued, error) {
 	if req.EngineSpec == "" {
 		req.EngineSpec = defaults.EngineSpec
 	}
@@ -69,72 +74,73 @@ func Enqueue(ctx context.Context, st *store.Store, layout paths.Layout, defaults
 		req.MaxAttempts = defaults.MaxAttempts
 	}
 	if err := paths.CheckSegment("workspace id", req.WorkspaceID); err != nil {
-		return Enqueued{}, err
+		return Queued{}, err
 	}
 	if req.Options != "" {
 		if _, err := runopts.Parse(req.Options, ""); err != nil {
-			return Enqueued{}, fmt.Errorf("--options: %w", err)
+			return Queued{}, fmt.Errorf("--options: %w", err)
 		}
 	}
 	cfgAbs, err := filepath.Abs(req.ConfigDir)
 	if err != nil {
-		return Enqueued{}, err
+		return Queued{}, err
 	}
 	if st, err := os.Stat(cfgAbs); err != nil || !st.IsDir() {
-		return Enqueued{}, fmt.Errorf("configuration folder %s: not a folder", req.ConfigDir)
+		return Queued{}, fmt.Errorf("configuration folder %s: not a folder", req.ConfigDir)
 	}
 	inAbs, err := filepath.Abs(req.InputFile)
 	if err != nil {
-		return Enqueued{}, err
+		return Queued{}, err
 	}
 	if st, err := os.Stat(inAbs); err != nil || !st.Mode().IsRegular() {
-		return Enqueued{}, fmt.Errorf("input file %s: not a regular file", req.InputFile)
+		return Queued{}, fmt.Errorf("input file %s: not a regular file", req.InputFile)
 	}
 	if req.ConfigurationID == "" {
 		req.ConfigurationID = uuid.NewSHA1(uuid.NameSpaceURL, []byte("ade-worker:"+req.WorkspaceID+":"+cfgAbs)).String()
 	}
 	digest, err := depsDigest(cfgAbs, req.EngineSpec)
 	if err != nil {
-		return Enqueued{}, fmt.Errorf("hash configuration package: %w", err)
+		return Queued{}, fmt.Errorf("hash configuration package: %w", err)
 	}
 
 	cfgDst, err := layout.ConfigPackageDir(req.WorkspaceID, req.ConfigurationID)
 	if err != nil {
-		return Enqueued{}, err
+		return Queued{}, err
 	}
 	if err := syncTree(cfgAbs, cfgDst); err != nil {
-		return Enqueued{}, fmt.Errorf("copy configuration package: %w", err)
+		return Queued{}, fmt.Errorf("copy configuration package: %w", err)
 	}
 	docID := uuid.NewString()
 	docsDir, err := layout.DocumentsDir(req.WorkspaceID)
 	if err != nil {
-		return Enqueued{}, err
+		return Queued{}, err
 	}
 	name := paths.StagedInputName(filepath.Base(inAbs))
 	if err := os.MkdirAll(filepath.Join(docsDir, docID), 0o755); err != nil {
-		return Enqueued{}, err
+		return Queued{}, err
 	}
 	if err := copyFile(inAbs, filepath.Join(docsDir, docID, name)); err != nil {
-		return Enqueued{}, fmt.Errorf("store document: %w", err)
+		return Queued{}, fmt.Errorf("store document: %w", err)
 	}
 
-	var sheets, opts = nullStr(""), nullStr(req.Options)
+	var sheets, opts = sql.NullString{}, sql.NullString{String: req.Options, Valid: req.Options != ""}
 	if len(req.InputSheetNames) > 0 {
 		b, _ := json.Marshal(req.InputSheetNames)
-		sheets = nullStr(string(b))
+		sheets = sql.NullString{String: string(b), Valid: true}
 	}
-	out := Enqueued{RunID: uuid.NewString(), ConfigurationID: req.ConfigurationID, DocumentID: docID, DepsDigest: digest}
+	out := Queued{RunID: uuid.NewString(), ConfigurationID: req.ConfigurationID, DocumentID: docID, DepsDigest: digest}
+	// Now is NULL: the database's clock, as for the API.
 	err = st.Write(ctx, func(q *db.Queries) error {
-		if err := q.UpsertConfiguration(ctx, db.UpsertConfigurationParams{ID: req.ConfigurationID, WorkspaceID: req.WorkspaceID, Now: nowParam}); err != nil {
+		if err := q.UpsertConfiguration(ctx, db.UpsertConfigurationParams{ID: req.ConfigurationID, WorkspaceID: req.WorkspaceID, Now: nil}); err != nil {
 			return fmt.Errorf("insert configuration: %w", err)
 		}
 		if err := q.InsertDocument(ctx, db.InsertDocumentParams{ID: docID, WorkspaceID: req.WorkspaceID,
-			OriginalFilename: filepath.Base(inAbs), StoredUri: "file:" + docID + "/" + name, Now: nowParam}); err != nil {
+			OriginalFilename: filepath.Base(inAbs), StoredUri: "file:" + docID + "/" + name, Now: nil}); err != nil {
 			return fmt.Errorf("insert document: %w", err)
 		}
 		if err := q.InsertRun(ctx, db.InsertRunParams{ID: out.RunID, WorkspaceID: req.WorkspaceID, ConfigurationID: req.ConfigurationID,
 			InputDocumentID: docID, InputSheetNames: sheets, RunOptions: opts, EngineSpec: req.EngineSpec,
-			DepsDigest: digest, Now: nowParam, MaxAttempts: int64(req.MaxAttempts)}); err != nil {
+			DepsDigest: digest, Now: nil, MaxAttempts: int64(req.MaxAttempts)}); err != nil {
 			return fmt.Errorf("insert run: %w", err)
 		}
 		return nil
@@ -222,7 +228,7 @@ func copyFile(src, dst string) error {
 		return err
 	}
 	tmp := dst + ".part"
-	if err := writeCopy(in, tmp); err != nil {
+	if err := paths.WriteCopy(in, tmp); err != nil {
 		os.Remove(tmp)
 		return err
 	}

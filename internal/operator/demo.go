@@ -1,4 +1,7 @@
-package app
+// Package operator holds the commands an operator runs beside the worker:
+// the demo (a fresh database, the examples queued, a worker draining them,
+// a table) and the queue's status.
+package operator
 
 import (
 	"context"
@@ -13,7 +16,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/ade-dev/ade-worker/internal/app"
 	"github.com/ade-dev/ade-worker/internal/config"
+	"github.com/ade-dev/ade-worker/internal/enqueue"
 	"github.com/ade-dev/ade-worker/internal/paths"
 	"github.com/ade-dev/ade-worker/internal/store"
 )
@@ -53,8 +58,8 @@ func Demo(ctx context.Context, cfg config.Config, examples string, environ []str
 	defer st.Close()
 	names := map[string]string{}
 	for _, f := range files {
-		e, err := Enqueue(ctx, st, layout, EnqueueRequest{EngineSpec: cfg.EnginePackagePath, MaxAttempts: cfg.MaxAttemptsDefault},
-			EnqueueRequest{WorkspaceID: "demo", ConfigDir: filepath.Join(examples, "config-package"), InputFile: f})
+		e, err := enqueue.Insert(ctx, st, layout, enqueue.Request{EngineSpec: cfg.EnginePackagePath, MaxAttempts: cfg.MaxAttemptsDefault},
+			enqueue.Request{WorkspaceID: "demo", ConfigDir: filepath.Join(examples, "config-package"), InputFile: f})
 		if err != nil {
 			return nil, fmt.Errorf("enqueue %s: %w", f, err)
 		}
@@ -63,12 +68,12 @@ func Demo(ctx context.Context, cfg config.Config, examples string, environ []str
 	}
 	fmt.Fprintf(out, "processing with the reference engine (%s); the first run builds its virtual environment...\n", cfg.EnginePackagePath)
 	cfg.EnvBuildMaxAttempts = 1
-	w, err := New(cfg, st, Options{Logger: log, Environ: environ})
+	w, err := app.New(cfg, st, app.Options{Logger: log, Environ: environ})
 	if err != nil {
 		return nil, err
 	}
 	started := time.Now()
-	if err := w.Run(ctx, RunOptions{Drain: true}); err != nil {
+	if err := w.Run(ctx, app.RunOptions{Drain: true}); err != nil {
 		return nil, err
 	}
 	rows, err := demoRows(ctx, st, names)

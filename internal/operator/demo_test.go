@@ -1,4 +1,4 @@
-package app_test
+package operator_test
 
 import (
 	"bytes"
@@ -11,7 +11,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ade-dev/ade-worker/internal/app"
+	"github.com/ade-dev/ade-worker/internal/apptest"
+	"github.com/ade-dev/ade-worker/internal/operator"
 )
 
 // demo runs app.Demo on the repository's examples with settings over a
@@ -27,7 +28,7 @@ func demo(t *testing.T, environ []string, settings ...string) (string, string, e
 	logs := &logBuffer{}
 	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 	defer cancel()
-	_, err = app.Demo(ctx, cfg, filepath.Join(repoRoot, "examples"), environ, &out, logs.logger())
+	_, err = operator.Demo(ctx, cfg, filepath.Join(repoRoot, "examples"), environ, &out, logs.Logger())
 	if t.Failed() {
 		t.Logf("worker log:\n%s", logs.String())
 	}
@@ -57,9 +58,9 @@ func TestDemoSaysWhichPieceIsMissing(t *testing.T) {
 		settings []string
 		want     []string
 	}{
-		{"no python", subprocessEnviron(), []string{"ADE_WORKER_PYTHON=" + filepath.Join(shadow, "python3-not-here")},
+		{"no python", apptest.SubprocessEnviron(), []string{"ADE_WORKER_PYTHON=" + filepath.Join(shadow, "python3-not-here")},
 			[]string{"no Python", "python3-not-here", "ADE_WORKER_PYTHON"}},
-		{"no venv", append(subprocessEnviron(), "PYTHONPATH="+shadow), []string{"ADE_WORKER_PYTHON=" + python},
+		{"no venv", append(apptest.SubprocessEnviron(), "PYTHONPATH="+shadow), []string{"ADE_WORKER_PYTHON=" + python},
 			[]string{"no venv", python, "python3-venv"}},
 	} {
 		dataDir, out, err := demo(t, c.environ, c.settings...)
@@ -97,7 +98,7 @@ func TestDemoStopsAfterTheFirstFailedBuild(t *testing.T) {
 	// An index nothing listens on, tried once: pip fails at once, as it
 	// does (after its retries) where no index can be reached.
 	var environ []string
-	for _, kv := range subprocessEnviron() {
+	for _, kv := range apptest.SubprocessEnviron() {
 		if !strings.HasPrefix(kv, "PIP_") {
 			environ = append(environ, kv)
 		}

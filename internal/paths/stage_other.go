@@ -1,6 +1,6 @@
 //go:build !unix
 
-package app
+package paths
 
 // stageFlags are none where links and FIFOs cannot wait for an open.
 const stageFlags = 0
