@@ -76,7 +76,7 @@ func (w *Worker) loop(ctx context.Context, o RunOptions) error {
 			wait = max(wait, w.cfg.MSSQLPollInterval)
 		}
 		if w.freeSlots() > 0 {
-			w.requestWake()
+			w.commits.Arm()
 		} else {
 			wait = time.Until(nextSweep)
 			if until := time.Until(nextEnsure); until < wait {

@@ -57,10 +57,11 @@ type Worker struct {
 	acking   atomic.Int64
 	finished chan struct{}
 	wake     chan struct{}
-	// armWake carries the loop's requests to watch for commits (SQLite
-	// with a folder watch; nil otherwise).
-	armWake chan struct{}
-	// wakeByPolling skips the folder watch (tests of the timer).
+	// commits wakes the loop when another connection commits (nil where
+	// the database cannot tell; the loop then polls by claiming).
+	commits *store.CommitWatch
+	// wakeByPolling reads the commit counter on a timer even where a
+	// folder watch would tell (tests of the timer).
 	wakeByPolling bool
 	hardStop      chan struct{}
 	hardOnce      sync.Once
@@ -176,12 +177,10 @@ func (w *Worker) Run(ctx context.Context, o RunOptions) error {
 		slog.String("dialect", string(w.st.Dialect())), slog.String("data_dir", w.layout.DataDir))
 	var watchers sync.WaitGroup
 	watchCtx, stopWatch := context.WithCancel(ctx)
-	// The wake goroutine pins a connection; an in-memory database has only
-	// one, so it polls instead.
-	if w.st.Dialect() == store.SQLite && !w.st.InMemory() {
-		watchers.Add(1)
-		w.startWake(watchCtx, watchers.Done)
-	}
+	watchers.Add(1)
+	w.commits = w.st.WatchCommits(watchCtx, store.CommitWatchOptions{
+		Wanted: func() bool { return w.freeSlots() > 0 }, Notify: w.poke, Poll: w.wakeByPolling, Log: w.log,
+	}, watchers.Done)
 	if w.cfg.EnableGC {
 		watchers.Add(1)
 		go func() { defer watchers.Done(); w.gcLoop(watchCtx) }()
