@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/ade-dev/ade-worker/gen/db"
-	"github.com/ade-dev/ade-worker/internal/store"
 )
 
 // ensureInterval is how often environment rows are ensured for queued runs.
@@ -69,10 +68,10 @@ func (w *Worker) loop(ctx context.Context, o RunOptions) error {
 		}
 
 		// Wait for a freed slot, a change in the database, or the poll timer.
-		// SQL Server has no cheap change signal, so its idle polls never come
-		// faster than ADE_WORKER_MSSQL_POLL_INTERVAL.
+		// Where the database has no cheap change signal (SQL Server), idle
+		// polls never come faster than ADE_WORKER_MSSQL_POLL_INTERVAL.
 		wait := jitter(idle)
-		if w.st.Dialect() == store.MSSQL {
+		if w.commits == nil {
 			wait = max(wait, w.cfg.MSSQLPollInterval)
 		}
 		if w.freeSlots() > 0 {
