@@ -38,7 +38,7 @@ const (
 	// maxAckBatchRows is the most result rows (metrics, fields, columns)
 	// one batch writes beyond its first ack; an ack bigger than this goes
 	// alone.
-	maxAckBatchRows = 4 * columnChunk
+	maxAckBatchRows = 4 * store.ResultChunk
 )
 
 // The retrying path's backoff between attempts.

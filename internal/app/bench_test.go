@@ -376,11 +376,17 @@ func BenchmarkWorkerNoop(b *testing.B) {
 	b.ReportMetric(float64(sw)/float64(b.N), "ctx-switches/run")
 }
 
+// resultRows is the number of result rows an ack of s writes.
+func resultRows(s *results.Summary) int {
+	res, _ := store.EncodeRunResults("", s)
+	return res.Rows()
+}
+
 // successAck is the ack of a succeeded attempt, its results encoded as the
 // worker encodes them.
 func successAck(ctx context.Context, tb testing.TB, w *Worker, run claimedRun, out runOutcome) func(q *db.Queries) (int64, error) {
 	tb.Helper()
-	res, err := encodeResults(run.ID, out.summary)
+	res, err := store.EncodeRunResults(run.ID, out.summary)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -97,14 +97,14 @@ func executionTimes(out runOutcome, wall time.Duration) map[string]any {
 // what was not stored, and a run.results_dropped event. When even the bare
 // run row is refused, the run fails for good with the reason.
 func (w *Worker) recordSuccess(actx context.Context, run claimedRun, out runOutcome, ev *eventlog.Log, log *slog.Logger, wall time.Duration) {
-	res, encErr := encodeResults(run.ID, out.summary)
+	res, encErr := store.EncodeRunResults(run.ID, out.summary)
 	if encErr != nil {
-		res, out.err = encodedResults{}, fmt.Sprintf("results not stored: encode: %v", encErr)
+		res, out.err = store.RunResults{}, fmt.Sprintf("results not stored: encode: %v", encErr)
 	}
-	n, err := w.ackRun(actx, log, res.n, w.succeededAck(actx, run, out, res))
+	n, err := w.ackRun(actx, log, res.Rows(), w.succeededAck(actx, run, out, res))
 	var dropped []string
 	for err != nil && store.IsPermanent(err) {
-		what, ok := res.dropFailed(err)
+		what, ok := res.Drop(err)
 		if !ok && out.outputPath != "" {
 			what, out.outputPath, ok = "output_path", "", true
 		}
@@ -182,7 +182,7 @@ func (w *Worker) recordFailure(actx context.Context, run claimedRun, out runOutc
 // (only if it changed the row) the replace of the run's results, encoded
 // before the ack waits for the write lock. out.err, when set, says what
 // part of the outcome is not stored.
-func (w *Worker) succeededAck(ctx context.Context, run claimedRun, out runOutcome, res encodedResults) func(q *db.Queries) (int64, error) {
+func (w *Worker) succeededAck(ctx context.Context, run claimedRun, out runOutcome, res store.RunResults) func(q *db.Queries) (int64, error) {
 	exit := out.exitParam()
 	return func(q *db.Queries) (int64, error) {
 		n, err := q.CompleteRun(ctx, db.CompleteRunParams{Now: nowParam, ExitCode: exit, OutputPath: nullStr(out.outputPath),
@@ -190,7 +190,7 @@ func (w *Worker) succeededAck(ctx context.Context, run claimedRun, out runOutcom
 		if err != nil || n == 0 {
 			return n, err
 		}
-		return n, writeResults(ctx, q, run.ID, res)
+		return n, store.ReplaceRunResults(ctx, q, run.ID, res)
 	}
 }
 

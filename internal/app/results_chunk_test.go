@@ -10,19 +10,19 @@ import (
 )
 
 // A summary with more fields and columns than one statement may insert is
-// written in chunks of columnChunk rows (SQL Server escalates a statement's
+// written in chunks of store.ResultChunk rows (SQL Server escalates a statement's
 // row locks to a table lock past about 5,000), all of them, in one ack.
 func TestResultsInsertedInChunks(t *testing.T) {
-	const nfields, ncolumns = 2*columnChunk + 500, columnChunk + 1
+	const nfields, ncolumns = 2*store.ResultChunk + 500, store.ResultChunk + 1
 	w, st, e := benchWorker(t, "/bin/true")
 	ctx := context.Background()
 	s := benchSummary(t, nfields, ncolumns)
-	enc, err := encodeResults("x", s)
+	enc, err := store.EncodeRunResults("x", s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(enc.fields) != 3 || len(enc.columns) != 2 {
-		t.Fatalf("encoded %d field chunks and %d column chunks, want 3 and 2", len(enc.fields), len(enc.columns))
+	if fields, columns := enc.Chunks(); fields != 3 || columns != 2 {
+		t.Fatalf("encoded %d field chunks and %d column chunks, want 3 and 2", fields, columns)
 	}
 	c, err := w.claim(ctx)
 	if err != nil || c.run == nil {

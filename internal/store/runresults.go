@@ -1,4 +1,4 @@
-package app
+package store
 
 import (
 	"context"
@@ -10,34 +10,30 @@ import (
 	"github.com/ade-dev/ade-worker/internal/results"
 )
 
-// resultRows is the number of rows writeResults inserts for s.
-func resultRows(s *results.Summary) int {
-	if s == nil {
-		return 0
-	}
-	n := len(s.Fields) + len(s.Columns)
-	if s.Metrics != nil {
-		n++
-	}
-	return n
-}
-
-// columnChunk bounds the rows of one results insert, keeping each statement
+// ResultChunk bounds the rows of one results insert, keeping each statement
 // under SQL Server's lock-escalation threshold.
-const columnChunk = 1000
+const ResultChunk = 1000
 
-// encodedResults are a summary's rows as the insert statements take them:
+// RunResults are a run summary's rows as ReplaceRunResults writes them:
 // fields and columns as JSON arrays, unpacked by the database (json_each on
-// SQLite, OPENJSON on SQL Server), one statement per chunk.
-type encodedResults struct {
+// SQLite, OPENJSON on SQL Server), one statement per chunk. They are
+// encoded before the write transaction, so the encoding does not hold the
+// write lock.
+type RunResults struct {
 	metrics *db.InsertRunMetricsParams
-	fields  []string // JSON arrays of at most columnChunk rows each
-	columns []string // JSON arrays of at most columnChunk rows
-	// n is the number of result rows, to bound a batch of acks.
-	n int
+	fields  []string // JSON arrays of at most ResultChunk rows each
+	columns []string // JSON arrays of at most ResultChunk rows
+	rows    int
 }
 
-// resultsError is a failed statement of writeResults, naming its table,
+// Rows is the number of rows ReplaceRunResults inserts, to bound a batch
+// of acks.
+func (r RunResults) Rows() int { return r.rows }
+
+// Chunks is the number of field and of column insert statements.
+func (r RunResults) Chunks() (fields, columns int) { return len(r.fields), len(r.columns) }
+
+// resultsError is a failed statement of ReplaceRunResults, naming its table,
 // so that a table the database refuses for good can be left out.
 type resultsError struct {
 	op, table string // "insert", "run_fields"
@@ -48,10 +44,11 @@ func (e *resultsError) Error() string { return e.op + " " + e.table + ": " + e.e
 
 func (e *resultsError) Unwrap() error { return e.err }
 
-// dropFailed leaves out of e the rows of the table whose insert failed with
-// err, and names them; ok is false when err is not such a failure or that
-// table is already left out.
-func (e *encodedResults) dropFailed(err error) (what string, ok bool) {
+// Drop leaves out of e the rows of the table whose insert failed with err,
+// and names them; ok is false when err is not such a failure or that table
+// is already left out. A table the database refuses for good (a constraint,
+// a value it cannot store) can then be left out and the rest written.
+func (e *RunResults) Drop(err error) (what string, ok bool) {
 	var re *resultsError
 	if !errors.As(err, &re) || re.op != "insert" {
 		return "", false
@@ -78,16 +75,18 @@ func (e *encodedResults) dropFailed(err error) (what string, ok bool) {
 	return re.table + " rows", true
 }
 
-// encodeResults encodes s's rows for writeResults (nil s: none).
-func encodeResults(runID string, s *results.Summary) (encodedResults, error) {
-	var e encodedResults
+// EncodeRunResults encodes the rows of s for ReplaceRunResults (nil s:
+// none).
+func EncodeRunResults(runID string, s *results.Summary) (RunResults, error) {
+	var e RunResults
 	if s == nil {
 		return e, nil
 	}
-	e.n = resultRows(s)
+	e.rows = len(s.Fields) + len(s.Columns)
 	if s.Metrics != nil {
 		p := metricsParams(runID, s.Metrics)
 		e.metrics = &p
+		e.rows++
 	}
 	var err error
 	e.fields, err = encodeChunks(s.Fields, func(f results.Field) fieldJSON {
@@ -107,11 +106,11 @@ func encodeResults(runID string, s *results.Summary) (encodedResults, error) {
 	return e, nil
 }
 
-// encodeChunks encodes items as JSON arrays of at most columnChunk rows each.
+// encodeChunks encodes items as JSON arrays of at most ResultChunk rows each.
 func encodeChunks[T, R any](items []T, row func(T) R) ([]string, error) {
 	var chunks []string
-	for start := 0; start < len(items); start += columnChunk {
-		chunk := items[start:min(start+columnChunk, len(items))]
+	for start := 0; start < len(items); start += ResultChunk {
+		chunk := items[start:min(start+ResultChunk, len(items))]
 		rows := make([]R, len(chunk))
 		for i, it := range chunk {
 			rows[i] = row(it)
@@ -125,8 +124,9 @@ func encodeChunks[T, R any](items []T, row func(T) R) ([]string, error) {
 	return chunks, nil
 }
 
-// writeResults replaces the run's metrics, fields and table columns.
-func writeResults(ctx context.Context, q *db.Queries, runID string, e encodedResults) error {
+// ReplaceRunResults replaces the run's metrics, fields and table columns
+// with e, in the transaction of q (the one that marks the run succeeded).
+func ReplaceRunResults(ctx context.Context, q *db.Queries, runID string, e RunResults) error {
 	if err := q.DeleteRunMetrics(ctx, runID); err != nil {
 		return &resultsError{"delete", "run_metrics", err}
 	}
