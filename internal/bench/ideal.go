@@ -10,6 +10,13 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/ade-dev/ade-worker/gen/db"
+	"github.com/ade-dev/ade-worker/internal/engine"
+	"github.com/ade-dev/ade-worker/internal/enqueue"
+	"github.com/ade-dev/ade-worker/internal/paths"
+	"github.com/ade-dev/ade-worker/internal/runopts"
+	"github.com/ade-dev/ade-worker/internal/store"
 )
 
 // engineCommand is the engine as the worker runs it: the interpreter of the
@@ -20,6 +27,32 @@ type engineCommand struct {
 	env  []string
 	// args returns the argv after path for a run whose folder is dir.
 	args func(dir string) []string
+}
+
+// idealCommand is the engine command the worker ran, aimed at the stored
+// document and a run folder of the harness.
+func idealCommand(ctx context.Context, st *store.Store, layout paths.Layout, warm enqueue.Queued, interp string, environ []string) (engineCommand, error) {
+	doc, err := st.Queries().GetDocument(ctx, db.GetDocumentParams{ID: warm.DocumentID, WorkspaceID: workspace})
+	if err != nil {
+		return engineCommand{}, fmt.Errorf("read the document: %w", err)
+	}
+	input, err := layout.DocumentPath(workspace, doc.StoredUri)
+	if err != nil {
+		return engineCommand{}, err
+	}
+	configDir, err := layout.ConfigPackageDir(workspace, warm.ConfigurationID)
+	if err != nil {
+		return engineCommand{}, err
+	}
+	opts, err := runopts.Parse("", "")
+	if err != nil {
+		return engineCommand{}, err
+	}
+	return engineCommand{
+		path: interp,
+		env:  engine.ChildEnv(environ),
+		args: func(dir string) []string { return opts.ProcessArgs(input, filepath.Join(dir, "output"), configDir) },
+	}, nil
 }
 
 // IdealResult is the engine-bound ideal: the same engine command executed
