@@ -68,7 +68,6 @@ func init() {
 				"them, inserts the configuration, document and run rows, and prints the new run's id."},
 		{name: "status", usage: "status [--json]", summary: "runs and environments by status, oldest queued run, running leases", run: cmdStatus},
 		{name: "demo", usage: "demo [--examples DIR]", summary: "process the bundled examples on a fresh SQLite database and print a table", run: cmdDemo},
-		{name: "bench", usage: "bench [--noop] [--runs N] [--concurrency C] [--json] [--out PATH] [flags]", summary: "measure throughput and latency against the engine-bound ideal", run: cmdBench},
 		{name: "version", usage: "version", summary: "print the version, commit and Go version of this build (also --version)", run: cmdVersion,
 			detail: "The commit and its time are those `go build` records in a git checkout; `go run`, `go test`\n" +
 				"and -buildvcs=false record none (revision unknown)."},

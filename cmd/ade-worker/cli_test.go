@@ -190,7 +190,6 @@ func TestHelp(t *testing.T) {
 		"enqueue": {"-workspace", "-config-dir", "-input", "-options", "-max-attempts", "-sheets", "-configuration-id", "-json"},
 		"status":  {"-json"},
 		"demo":    {"-examples"},
-		"bench":   {"-noop", "-json", "-out"},
 		"version": {},
 	}
 	for _, c := range commands {
@@ -271,8 +270,6 @@ func TestUsageErrors(t *testing.T) {
 		{"migrate", "up", "down"},
 		{"enqueue", "--workspace", "ws"},
 		{"enqueue", "--max-attempts", "many"},
-		{"bench", "--json", "out.json"}, // --json is a switch, as on every command; --out takes the path
-		{"bench", "--runs", "0"},
 	} {
 		r := runMain(env, args...)
 		if r.code != exitUsage {

@@ -12,21 +12,33 @@ import (
 	"time"
 )
 
-// TestBenchJSON runs a tiny noop bench: --json prints the result on stdout
-// and nothing else, and --out is where the same result is written.
+// The harness reads the worker's CPU time and memory from /proc, so the
+// whole bench runs on Linux only.
+
+// TestBenchJSON runs a tiny noop bench of the real binaries, built into one
+// folder so that ade-bench finds the worker beside itself: --json prints
+// the result on stdout and nothing else, and --out is where the same result
+// is written.
 func TestBenchJSON(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("go is not on PATH to build the binaries")
+	}
 	if err := exec.Command("python3", "-c", "import venv").Run(); err != nil {
 		t.Skipf("python3 with venv is not available: %v", err)
 	}
-	bin := workerBinary(t)
 	dir := t.TempDir()
+	binDir := filepath.Join(dir, "bin")
+	build := exec.Command("go", "build", "-o", binDir+string(filepath.Separator), "../ade-worker", ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build the binaries: %v\n%s", err, out)
+	}
 	out := filepath.Join(dir, "results", "noop.json")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "bench", "--noop", "--runs", "2", "--concurrency", "1", "--rounds", "1",
+	cmd := exec.CommandContext(ctx, filepath.Join(binDir, "ade-bench"), "--noop", "--runs", "2", "--concurrency", "1", "--rounds", "1",
 		"--idle-runs", "0", "--idle-window", "100ms", "--json", "--out", out, "--dir", filepath.Join(dir, "work"),
 		"--examples", filepath.Join(repoRoot, "examples"))
-	cmd.Env = newFixture(t).environ
+	cmd.Env = benchEnviron(t)
 	cmd.Dir = dir
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -49,5 +61,8 @@ func TestBenchJSON(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "JSON: "+out) {
 		t.Errorf("stderr does not say where the JSON went:\n%s", stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "worker under test "+filepath.Join(binDir, "ade-worker")) {
+		t.Errorf("stderr does not name the worker beside ade-bench:\n%s", stderr.String())
 	}
 }
