@@ -111,51 +111,21 @@ func Bind(ctx context.Context, queries []Query, twins []Twin) ([]Bound, error) {
 // BindOne binds one twin to its query and returns the T-SQL to run, or every
 // reason it cannot.
 func BindOne(ctx context.Context, q Query, t Twin) (string, ErrorList) {
-	var errs ErrorList
-	fail := func(line int, format string, args ...any) {
-		errs = append(errs, &Error{File: t.File, Line: line, Query: t.Name, Msg: fmt.Sprintf(format, args...)})
-	}
-	if t.Cmd != q.Cmd {
-		fail(t.Line, "twin is %s but the SQLite query in %s is %s", t.Cmd, q.File, q.Cmd)
-	} else if !cmds[q.Cmd] {
-		fail(t.Line, "%s is not supported for SQL Server twins (go-mssqldb has no LastInsertId: return the key with OUTPUT as :one)", q.Cmd)
-	}
-	params := map[string]Param{}
-	for _, p := range q.Params {
-		switch {
-		case p.Slice:
-			errs = append(errs, &Error{File: q.File, Query: q.Name, Msg: fmt.Sprintf("sqlc.slice(%s) cannot be mirrored in T-SQL: sqlc expands it at run time", p.Name)})
-		case p.Anonymous:
-			errs = append(errs, &Error{File: q.File, Query: q.Name, Msg: fmt.Sprintf("parameter %d is an anonymous ?: write it as @name or sqlc.arg(name) so its twin binds by name", p.Number)})
-		}
-		params[p.Name] = p
-	}
-
+	b := &binding{q: q, t: t}
+	b.checkCmd()
+	params := b.params()
 	uses, err := scanVars(t.Text)
 	if err != nil {
-		fail(t.BodyLine, "cannot read the T-SQL: %v", err)
-		return "", errs
+		b.fail(t.BodyLine, "cannot read the T-SQL: %v", err)
+		return "", b.errs
 	}
 	root, err := parseTSQL(ctx, t.Text)
 	if err != nil {
-		fail(t.BodyLine, "does not parse as T-SQL: %v", err)
-		return "", errs
+		b.fail(t.BodyLine, "does not parse as T-SQL: %v", err)
+		return "", b.errs
 	}
-
 	declared := declaredVariables(root)
-	for _, name := range sortedNames(declared) {
-		decl := declared[name]
-		declLine := t.BodyLine + line(decl) - 1
-		written := strings.TrimPrefix(str(decl, "Value"), "@")
-		for _, p := range q.Params {
-			if strings.EqualFold(p.Name, name) {
-				fail(declLine, "DECLAREs @%s, which is a parameter of the query", written)
-			}
-		}
-		if boundName.MatchString(name) {
-			fail(declLine, "DECLAREs @%s, which collides with the @pN names the parameters are bound to", written)
-		}
-	}
+	b.checkDeclared(declared)
 	procArgs := procedureArgNames(root)
 	isParam := func(u varUse) bool {
 		if _, local := declared[strings.ToLower(u.name)]; local {
@@ -163,9 +133,81 @@ func BindOne(ctx context.Context, q Query, t Twin) (string, ErrorList) {
 		}
 		return !procArgs[utf8.RuneCountInString(t.Text[:u.start])]
 	}
+	sql := b.rewrite(uses, isParam, params)
+	if q.Cmd == ":one" || q.Cmd == ":many" {
+		b.errs = append(b.errs, checkColumns(q, t, root)...)
+	}
+	if len(b.errs) > 0 {
+		return "", b.errs
+	}
+	return sql, nil
+}
 
-	var b strings.Builder
-	fmt.Fprintf(&b, "-- name: %s %s\n", q.Name, q.Cmd)
+// binding is a twin being bound to its query, and the problems found so
+// far, in the order they are found.
+type binding struct {
+	q    Query
+	t    Twin
+	errs ErrorList
+}
+
+// fail records a problem of the twin at line of its file.
+func (b *binding) fail(line int, format string, args ...any) {
+	b.errs = append(b.errs, &Error{File: b.t.File, Line: line, Query: b.t.Name, Msg: fmt.Sprintf(format, args...)})
+}
+
+// checkCmd checks that the twin's command is the query's, and one a twin
+// may carry.
+func (b *binding) checkCmd() {
+	if b.t.Cmd != b.q.Cmd {
+		b.fail(b.t.Line, "twin is %s but the SQLite query in %s is %s", b.t.Cmd, b.q.File, b.q.Cmd)
+	} else if !cmds[b.q.Cmd] {
+		b.fail(b.t.Line, "%s is not supported for SQL Server twins (go-mssqldb has no LastInsertId: return the key with OUTPUT as :one)", b.q.Cmd)
+	}
+}
+
+// params are the query's parameters by name. A parameter no twin can bind
+// by name is a problem of the SQLite query.
+func (b *binding) params() map[string]Param {
+	q := b.q
+	params := map[string]Param{}
+	for _, p := range q.Params {
+		switch {
+		case p.Slice:
+			b.errs = append(b.errs, &Error{File: q.File, Query: q.Name, Msg: fmt.Sprintf("sqlc.slice(%s) cannot be mirrored in T-SQL: sqlc expands it at run time", p.Name)})
+		case p.Anonymous:
+			b.errs = append(b.errs, &Error{File: q.File, Query: q.Name, Msg: fmt.Sprintf("parameter %d is an anonymous ?: write it as @name or sqlc.arg(name) so its twin binds by name", p.Number)})
+		}
+		params[p.Name] = p
+	}
+	return params
+}
+
+// checkDeclared refuses a DECLAREd variable that a parameter's name, or
+// the name a parameter is bound to, would shadow.
+func (b *binding) checkDeclared(declared map[string]node) {
+	for _, name := range sortedNames(declared) {
+		decl := declared[name]
+		declLine := b.t.BodyLine + line(decl) - 1
+		written := strings.TrimPrefix(str(decl, "Value"), "@")
+		for _, p := range b.q.Params {
+			if strings.EqualFold(p.Name, name) {
+				b.fail(declLine, "DECLAREs @%s, which is a parameter of the query", written)
+			}
+		}
+		if boundName.MatchString(name) {
+			b.fail(declLine, "DECLAREs @%s, which collides with the @pN names the parameters are bound to", written)
+		}
+	}
+}
+
+// rewrite is the T-SQL to send: a "-- name:" header, then the twin's text
+// with each parameter @name replaced by @pN. Every parameter must be used,
+// and no name may be one the query does not have.
+func (b *binding) rewrite(uses []varUse, isParam func(varUse) bool, params map[string]Param) string {
+	t := b.t
+	var out strings.Builder
+	fmt.Fprintf(&out, "-- name: %s %s\n", b.q.Name, b.q.Cmd)
 	used := map[string]bool{}
 	reported := map[string]bool{}
 	last := 0
@@ -177,28 +219,22 @@ func BindOne(ctx context.Context, q Query, t Twin) (string, ErrorList) {
 		if !ok {
 			if !reported[u.name] {
 				reported[u.name] = true
-				fail(t.BodyLine+lineAt(t.Text, u.start)-1, "names @%s, which the SQLite query does not have%s", u.name, nearName(u.name, q.Params))
+				b.fail(t.BodyLine+lineAt(t.Text, u.start)-1, "names @%s, which the SQLite query does not have%s", u.name, nearName(u.name, b.q.Params))
 			}
 			continue
 		}
 		used[u.name] = true
-		b.WriteString(t.Text[last:u.start])
-		fmt.Fprintf(&b, "@p%d", p.Number)
+		out.WriteString(t.Text[last:u.start])
+		fmt.Fprintf(&out, "@p%d", p.Number)
 		last = u.end
 	}
-	b.WriteString(t.Text[last:])
-	for _, p := range q.Params {
+	out.WriteString(t.Text[last:])
+	for _, p := range b.q.Params {
 		if !used[p.Name] {
-			fail(t.Line, "leaves out @%s (parameter %d of the SQLite query)", p.Name, p.Number)
+			b.fail(t.Line, "leaves out @%s (parameter %d of the SQLite query)", p.Name, p.Number)
 		}
 	}
-	if q.Cmd == ":one" || q.Cmd == ":many" {
-		errs = append(errs, checkColumns(q, t, root)...)
-	}
-	if len(errs) > 0 {
-		return "", errs
-	}
-	return b.String(), nil
+	return out.String()
 }
 
 // nearName suggests the parameter a misspelt @name probably meant: names bind
