@@ -10,16 +10,13 @@ package envbuild
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/ade-dev/ade-worker/internal/engine"
 	"github.com/ade-dev/ade-worker/internal/eventlog"
@@ -29,37 +26,9 @@ import (
 // ErrTimeout is wrapped by the error of a build stopped by Spec.Timeout.
 var ErrTimeout = errors.New("environment build timed out")
 
-const (
-	// DefaultPython is the interpreter that creates venvs when Spec.Python
-	// is empty.
-	DefaultPython = "python3"
-
-	// maxErrorOutput bounds the subprocess output quoted in an error: enough
-	// for pip's closing ERROR lines, short enough for a database column and
-	// a person.
-	maxErrorOutput = 2 << 10
-
-	// probeEvent is printed by the last step with the versions to record.
-	probeEvent = "environment.probe"
-)
-
-// probeScript imports the engine the way a run will, so a broken install
-// fails the build rather than the first run, and reports what Info records.
-const probeScript = `import json, platform, sys
-from datetime import datetime, timezone
-import ade_engine
-print(json.dumps({
-    "timestamp": datetime.now(timezone.utc).isoformat().replace("+00:00", "Z"),
-    "level": "info",
-    "event": "` + probeEvent + `",
-    "message": "ade_engine imports",
-    "data": {
-        "python_version": platform.python_version(),
-        "engine_version": str(getattr(ade_engine, "__version__", "") or ""),
-        "executable": sys.executable,
-    },
-}, separators=(",", ":")))
-`
+// DefaultPython is the interpreter that creates venvs when Spec.Python is
+// empty.
+const DefaultPython = "python3"
 
 // Spec describes one environment build.
 type Spec struct {
@@ -231,198 +200,6 @@ func looksLikePath(spec string) bool {
 	// Requirements hold "/" only inside URLs ("pkg @ https://...",
 	// "git+https://...").
 	return strings.Contains(spec, "/") && !strings.Contains(spec, "://") && !strings.Contains(spec, "@")
-}
-
-// step is one subprocess of a build. Its name is the command as a person
-// would type it, and starts every error the step returns.
-type step struct {
-	name string
-	path string
-	args []string
-	// shown replaces args in the step's record when they are too long to
-	// be worth reading.
-	shown []string
-}
-
-func (b *builder) steps() []step {
-	engineStep := step{name: "pip install -e " + b.engineDir, path: b.python, args: []string{"-m", "pip", "install", "-e", b.engineDir}}
-	if b.engineDir == "" {
-		engineStep = step{name: "pip install " + b.engineReq, path: b.python, args: []string{"-m", "pip", "install", b.engineReq}}
-	}
-	return []step{
-		{name: "python -m venv " + b.venv, path: b.spec.Python, args: []string{"-m", "venv", b.venv}},
-		engineStep,
-		{name: "pip install -e " + b.configDir, path: b.python, args: []string{"-m", "pip", "install", "-e", b.configDir}},
-		{name: "import ade_engine", path: b.python, args: []string{"-c", probeScript}, shown: []string{"-c", "<print versions>"}},
-	}
-}
-
-func (b *builder) build(ctx context.Context) (Info, error) {
-	if err := os.MkdirAll(b.spec.EnvDir, 0o755); err != nil {
-		return Info{}, fmt.Errorf("build environment: create environment folder: %w", err)
-	}
-	// A venv left by an interrupted build is never trusted: start over.
-	if err := os.RemoveAll(b.venv); err != nil {
-		return Info{}, fmt.Errorf("build environment: remove earlier venv: %w", err)
-	}
-	var probe *eventlog.EngineEvent
-	for _, st := range b.steps() {
-		ev, err := b.run(ctx, st)
-		if err != nil {
-			return Info{}, err
-		}
-		if ev != nil {
-			probe = ev
-		}
-	}
-	if probe == nil {
-		return Info{}, errors.New("import ade_engine: the check printed no versions")
-	}
-	info, err := parseProbe(probe.Data)
-	if err != nil {
-		return Info{}, fmt.Errorf("import ade_engine: %w", err)
-	}
-	info.Interpreter = b.python
-	return info, nil
-}
-
-// run runs one step and turns its failure into an error a person can act on.
-// It returns the versions event printed by the last step, if any.
-func (b *builder) run(ctx context.Context, st step) (*eventlog.EngineEvent, error) {
-	log := b.spec.Log
-	shown := st.args
-	if st.shown != nil {
-		shown = st.shown
-	}
-	log.Emit("info", "environment.step.start", st.name, map[string]any{
-		"step":    st.name,
-		"command": append([]string{st.path}, shown...),
-	})
-	var probe *eventlog.EngineEvent
-	res, err := engine.Run(ctx, engine.Spec{
-		Path:  st.path,
-		Args:  st.args,
-		Dir:   b.spec.EnvDir,
-		Env:   b.env,
-		Log:   log,
-		Scope: "environment",
-		OnEvent: func(ev *eventlog.EngineEvent) {
-			if ev.Name == probeEvent {
-				probe = ev
-			}
-		},
-	})
-	if ctx.Err() != nil {
-		// Stopped by the build's deadline or by the caller: say which.
-		cause := context.Cause(ctx)
-		if errors.Is(cause, ErrTimeout) {
-			err = fmt.Errorf("%s: %w after %s", st.name, ErrTimeout, b.spec.Timeout)
-		} else {
-			err = fmt.Errorf("%s: %w", st.name, cause)
-		}
-		log.Emit("error", "environment.step.complete", err.Error(), stepData(st, res))
-		return nil, err
-	}
-	if err != nil {
-		log.Emit("error", "environment.step.complete", err.Error(), map[string]any{"step": st.name})
-		return nil, fmt.Errorf("%s: %w", st.name, err)
-	}
-	if res.ExitCode != 0 {
-		err := fmt.Errorf("%s: %s", st.name, describeFailure(res))
-		log.Emit("error", "environment.step.complete", err.Error(), stepData(st, res))
-		return nil, err
-	}
-	log.Emit("info", "environment.step.complete", st.name, stepData(st, res))
-	return probe, nil
-}
-
-func stepData(st step, res engine.Result) map[string]any {
-	d := map[string]any{
-		"step":        st.name,
-		"exit_code":   res.ExitCode,
-		"duration_ms": res.Duration.Milliseconds(),
-	}
-	if res.Signal != "" {
-		d["signal"] = res.Signal
-	}
-	return d
-}
-
-// describeFailure says how a step ended and quotes the lines of its stderr
-// that explain it, bounded to maxErrorOutput bytes. pip and Python bury the
-// reason under progress lines and traceback frames, so the lines that carry
-// it (pip's "ERROR:"/"error:" lines, its "×" summaries, an exception line)
-// are quoted when there are any, with the last line; otherwise the last
-// lines are. The full output stays in the event log.
-func describeFailure(res engine.Result) string {
-	how := fmt.Sprintf("exit status %d", res.ExitCode)
-	if res.Signal != "" {
-		how = "killed by " + res.Signal
-	}
-	var lines []string
-	for _, line := range res.Tail {
-		if line = strings.TrimSpace(line); line != "" {
-			lines = append(lines, line)
-		}
-	}
-	if len(lines) == 0 {
-		return how
-	}
-	var telling []string
-	seen := map[string]bool{}
-	for i, line := range lines {
-		if (isReason(line) || i == len(lines)-1) && !seen[line] {
-			seen[line] = true
-			telling = append(telling, line)
-		}
-	}
-	if len(telling) > 1 || isReason(telling[0]) {
-		lines = telling
-	}
-	return how + ": " + lastBytes(lines, maxErrorOutput)
-}
-
-// exceptionLine matches the last line of a Python traceback, e.g.
-// "ModuleNotFoundError: No module named 'x'" or "pkg.mod.SomeError: ...".
-var exceptionLine = regexp.MustCompile(`^([A-Za-z_]\w*\.)*[A-Za-z_]\w*(Error|Exception|Exit|Interrupt)(:|$)`)
-
-func isReason(line string) bool {
-	return strings.HasPrefix(line, "ERROR:") || strings.HasPrefix(line, "error:") ||
-		strings.HasPrefix(line, "×") || exceptionLine.MatchString(line)
-}
-
-// lastBytes joins the last of lines that fit in limit bytes; a single line
-// too long for it keeps its end.
-func lastBytes(lines []string, limit int) string {
-	start, size := len(lines), 0
-	for start > 0 && size+len(lines[start-1])+1 <= limit {
-		start--
-		size += len(lines[start]) + 1
-	}
-	if start == len(lines) {
-		line := lines[len(lines)-1]
-		cut := len(line) - limit
-		for cut < len(line) && !utf8.RuneStart(line[cut]) {
-			cut++
-		}
-		return "…" + line[cut:]
-	}
-	return strings.Join(lines[start:], "\n")
-}
-
-// parseProbe reads the versions printed by probeScript.
-func parseProbe(data json.RawMessage) (Info, error) {
-	var p struct {
-		PythonVersion string `json:"python_version"`
-		EngineVersion string `json:"engine_version"`
-	}
-	if err := json.Unmarshal(data, &p); err != nil {
-		return Info{}, fmt.Errorf("read versions: %w", err)
-	}
-	if p.PythonVersion == "" {
-		return Info{}, errors.New("read versions: no Python version printed")
-	}
-	return Info{PythonVersion: p.PythonVersion, EngineVersion: p.EngineVersion}, nil
 }
 
 // Usable reports whether interpreter, the Info.Interpreter of a built
