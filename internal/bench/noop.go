@@ -18,7 +18,7 @@ import (
 // __main__ ignores its arguments and prints one minimal
 // engine.run.completed. What a run of it costs is the interpreter's
 // start-up in a virtual environment, as for every engine.
-const noopEngine = `# ade-worker bench: the noop engine.
+const noopEngine = `# ade-bench: the noop engine.
 import sys
 sys.stdout.write('{"event":"engine.run.completed","level":"info","message":"noop","data":{"execution":{"status":"succeeded"}}}\n')
 `

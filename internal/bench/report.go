@@ -245,7 +245,7 @@ func (r *Result) WriteJSON(path string) error {
 
 // WriteTable prints r for people.
 func (r *Result) WriteTable(out io.Writer) {
-	fmt.Fprintf(out, "\nade-worker bench: %s engine, %d runs, concurrency %d, SQLite, %d CPUs, load %s\n",
+	fmt.Fprintf(out, "\nade-bench: %s engine, %d runs, concurrency %d, SQLite, %d CPUs, load %s\n",
 		r.Engine, r.Runs, r.Concurrency, r.CPUs, r.LoadAverage)
 	fmt.Fprintf(out, "engine: %s\n\n", r.EngineDetail)
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
