@@ -20,8 +20,18 @@ var ErrNoMSSQLTwin = errors.New("no T-SQL twin")
 // mssqlTwin is the T-SQL twin of one query.
 type mssqlTwin struct {
 	name string
-	text string
+	// params are the query's parameter names in argument order: params[i]
+	// is bound to @p(i+1).
+	params []string
+	text   string
 }
+
+// MSSQLArgs rewrites the arguments of one statement before they reach the
+// driver; params are the statement's parameter names, in the order of args.
+// It is how the caller chooses the SQL type go-mssqldb declares for each
+// argument (a typed NULL for a bare nil, NVARCHAR(MAX) for free text),
+// which the generated methods cannot: they pass what sqlc typed.
+type MSSQLArgs func(params []string, args []interface{}) []interface{}
 
 // mssqlTwins maps the SQLite text each generated method passes to its DBTX to
 // the twin of that query. In the twin's text each parameter @name is written
@@ -30,7 +40,8 @@ type mssqlTwin struct {
 var mssqlTwins = map[string]mssqlTwin{
 	// sql/queries/mssql/locks.sql:3
 	acquireMigrationLock: {
-		name: "AcquireMigrationLock",
+		name:   "AcquireMigrationLock",
+		params: []string{"timeout_ms"},
 		text: `-- name: AcquireMigrationLock :exec
 -- A session-owned application lock, taken on the connection goose then runs
 -- every migration on (each in its own transaction): five workers starting
@@ -48,7 +59,8 @@ IF @result < 0
 	},
 	// sql/queries/mssql/environments.sql:137
 	claimEnvironment: {
-		name: "ClaimEnvironment",
+		name:   "ClaimEnvironment",
+		params: []string{"worker_id", "now", "lease_seconds"},
 		text: `-- name: ClaimEnvironment :one
 WITH next AS (
     SELECT TOP (1) *
@@ -71,7 +83,8 @@ OUTPUT inserted.id, inserted.workspace_id, inserted.configuration_id, inserted.e
 	},
 	// sql/queries/mssql/runs.sql:13
 	claimRun: {
-		name: "ClaimRun",
+		name:   "ClaimRun",
+		params: []string{"worker_id", "now", "lease_seconds"},
 		text: `-- name: ClaimRun :one
 -- READPAST skips rows other workers hold, UPDLOCK keeps the chosen row ours
 -- until the update, READCOMMITTEDLOCK keeps READPAST legal under read
@@ -108,7 +121,8 @@ OUTPUT inserted.id, inserted.workspace_id, inserted.configuration_id, inserted.i
 	},
 	// sql/queries/mssql/runs.sql:54
 	completeRun: {
-		name: "CompleteRun",
+		name:   "CompleteRun",
+		params: []string{"now", "exit_code", "output_path", "id", "worker_id"},
 		text: `-- name: CompleteRun :execrows
 UPDATE runs
 SET status = N'succeeded',
@@ -121,7 +135,8 @@ WHERE id = @p5 AND status = N'running' AND claimed_by = @p6;`,
 	},
 	// sql/queries/mssql/status.sql:16
 	countEnvironmentsByStatus: {
-		name: "CountEnvironmentsByStatus",
+		name:   "CountEnvironmentsByStatus",
+		params: nil,
 		text: `-- name: CountEnvironmentsByStatus :many
 SELECT status, COUNT_BIG(*) AS count
 FROM environments
@@ -140,7 +155,8 @@ SELECT
 	},
 	// sql/queries/mssql/status.sql:3
 	countRunsByStatus: {
-		name: "CountRunsByStatus",
+		name:   "CountRunsByStatus",
+		params: nil,
 		text: `-- name: CountRunsByStatus :many
 SELECT status, COUNT_BIG(*) AS count
 FROM runs
@@ -149,7 +165,8 @@ ORDER BY status;`,
 	},
 	// sql/queries/mssql/wake.sql:3
 	dataVersion: {
-		name: "DataVersion",
+		name:   "DataVersion",
+		params: nil,
 		text: `-- name: DataVersion :one
 -- SQL Server has no cheap commit counter; the worker polls by claim there
 -- (ADE_WORKER_POLL_INTERVAL .. ADE_WORKER_POLL_INTERVAL_MAX) and never sends
@@ -175,7 +192,8 @@ WHERE r.id = @p4 AND r.status = N'running' AND r.claimed_by = @p5;`,
 	},
 	// sql/queries/mssql/gc.sql:26
 	deleteGCEnvironment: {
-		name: "DeleteGCEnvironment",
+		name:   "DeleteGCEnvironment",
+		params: []string{"id", "now", "ttl_days"},
 		text: `-- name: DeleteGCEnvironment :execrows
 DELETE e
 FROM environments AS e
@@ -201,7 +219,8 @@ WHERE e.id = @p1
 	},
 	// sql/queries/mssql/results.sql:6
 	deleteRunFields: {
-		name: "DeleteRunFields",
+		name:   "DeleteRunFields",
+		params: []string{"run_id"},
 		text: `-- name: DeleteRunFields :exec
 -- In batches below the lock-escalation threshold (5,000 locks), so replacing
 -- one run's results never takes a table lock other workers would wait on.
@@ -214,13 +233,15 @@ END;`,
 	},
 	// sql/queries/mssql/results.sql:3
 	deleteRunMetrics: {
-		name: "DeleteRunMetrics",
+		name:   "DeleteRunMetrics",
+		params: []string{"run_id"},
 		text: `-- name: DeleteRunMetrics :exec
 DELETE FROM run_metrics WHERE run_id = @p1;`,
 	},
 	// sql/queries/mssql/results.sql:16
 	deleteRunTableColumns: {
-		name: "DeleteRunTableColumns",
+		name:   "DeleteRunTableColumns",
+		params: []string{"run_id"},
 		text: `-- name: DeleteRunTableColumns :exec
 DECLARE @deleted INT = 1;
 WHILE @deleted > 0
@@ -231,7 +252,8 @@ END;`,
 	},
 	// sql/queries/mssql/environments.sql:6
 	ensureEnvironments: {
-		name: "EnsureEnvironments",
+		name:   "EnsureEnvironments",
+		params: []string{"now"},
 		text: `-- name: EnsureEnvironments :execrows
 -- Two steps, so the statement keeps the lock order (runs, then
 -- environments): the keys queued runs need and no environment has are read
@@ -336,7 +358,8 @@ WHERE NOT EXISTS (
 	},
 	// sql/queries/mssql/environments.sql:207
 	expireEnvironmentLeases: {
-		name: "ExpireEnvironmentLeases",
+		name:   "ExpireEnvironmentLeases",
+		params: []string{"now"},
 		text: `-- name: ExpireEnvironmentLeases :many
 WITH expired AS (
     SELECT TOP (500) *
@@ -356,7 +379,8 @@ OUTPUT inserted.id, inserted.workspace_id;`,
 	},
 	// sql/queries/mssql/runs.sql:111
 	expireRunLeases: {
-		name: "ExpireRunLeases",
+		name:   "ExpireRunLeases",
+		params: []string{"now", "backoff_max_seconds", "backoff_base_seconds"},
 		text: `-- name: ExpireRunLeases :many
 WITH expired AS (
     SELECT TOP (500) *
@@ -385,7 +409,8 @@ CROSS APPLY (SELECT CAST(FLOOR(capped.seconds) AS INT) AS whole_s,
 	},
 	// sql/queries/mssql/environments.sql:175
 	failEnvironmentBuild: {
-		name: "FailEnvironmentBuild",
+		name:   "FailEnvironmentBuild",
+		params: []string{"max_attempts", "now", "backoff_max_seconds", "backoff_base_seconds", "error_message", "id", "worker_id"},
 		text: `-- name: FailEnvironmentBuild :one
 -- backoff(n) = min(max, base * 2^(n-1)), computed once in the APPLYs below.
 UPDATE e
@@ -410,7 +435,8 @@ WHERE e.id = @p6 AND e.status = N'building' AND e.claimed_by = @p7;`,
 	},
 	// sql/queries/mssql/runs.sql:160
 	failExhaustedRuns: {
-		name: "FailExhaustedRuns",
+		name:   "FailExhaustedRuns",
+		params: []string{"now"},
 		text: `-- name: FailExhaustedRuns :many
 -- Reads the queued runs through ix_runs_claim, whose INCLUDE has both counts:
 -- unlike SQLite, which keeps these runs in a partial index, SQL Server has
@@ -432,7 +458,8 @@ OUTPUT inserted.id, inserted.workspace_id, inserted.error_message;`,
 	},
 	// sql/queries/mssql/runs.sql:64
 	failRun: {
-		name: "FailRun",
+		name:   "FailRun",
+		params: []string{"retryable", "now", "backoff_max_seconds", "backoff_base_seconds", "exit_code", "error_message", "id", "worker_id"},
 		text: `-- name: FailRun :one
 -- backoff(n) = min(max, base * 2^(n-1)), computed once in the APPLYs below.
 UPDATE r
@@ -459,7 +486,8 @@ WHERE r.id = @p7 AND r.status = N'running' AND r.claimed_by = @p8;`,
 	},
 	// sql/queries/mssql/runs.sql:137
 	failRunsOfFailedEnvironments: {
-		name: "FailRunsOfFailedEnvironments",
+		name:   "FailRunsOfFailedEnvironments",
+		params: []string{"now"},
 		text: `-- name: FailRunsOfFailedEnvironments :many
 -- Driven from the failed environments: each is one range seek of
 -- ix_runs_status_key on (queued, its key, created_at <= the failure), so the
@@ -485,7 +513,8 @@ OUTPUT inserted.id, inserted.workspace_id, inserted.error_message;`,
 	},
 	// sql/queries/mssql/runs.sql:187
 	getDocument: {
-		name: "GetDocument",
+		name:   "GetDocument",
+		params: []string{"id", "workspace_id"},
 		text: `-- name: GetDocument :one
 SELECT id, workspace_id, original_filename, stored_uri, version, deleted_at
 FROM documents
@@ -493,7 +522,8 @@ WHERE id = @p1 AND workspace_id = @p2;`,
 	},
 	// sql/queries/mssql/environments.sql:243
 	getEnvironment: {
-		name: "GetEnvironment",
+		name:   "GetEnvironment",
+		params: []string{"id"},
 		text: `-- name: GetEnvironment :one
 SELECT id, workspace_id, configuration_id, engine_spec, deps_digest, status,
        error_message, claimed_by, claim_expires_at, created_at, updated_at,
@@ -504,7 +534,8 @@ WHERE id = @p1;`,
 	},
 	// sql/queries/mssql/runs.sql:179
 	getRun: {
-		name: "GetRun",
+		name:   "GetRun",
+		params: []string{"id"},
 		text: `-- name: GetRun :one
 SELECT id, workspace_id, configuration_id, input_document_id, input_sheet_names,
        run_options, output_path, engine_spec, deps_digest, status, available_at,
@@ -515,7 +546,8 @@ WHERE id = @p1;`,
 	},
 	// sql/queries/mssql/results.sql:88
 	getRunMetrics: {
-		name: "GetRunMetrics",
+		name:   "GetRunMetrics",
+		params: []string{"run_id"},
 		text: `-- name: GetRunMetrics :one
 SELECT run_id, evaluation_outcome,
        evaluation_findings_total, evaluation_findings_info, evaluation_findings_warning, evaluation_findings_error,
@@ -530,7 +562,8 @@ WHERE run_id = @p1;`,
 	},
 	// sql/queries/mssql/environments.sql:157
 	heartbeatEnvironment: {
-		name: "HeartbeatEnvironment",
+		name:   "HeartbeatEnvironment",
+		params: []string{"now", "lease_seconds", "id", "worker_id"},
 		text: `-- name: HeartbeatEnvironment :execrows
 UPDATE environments
 SET claim_expires_at = DATEADD(MILLISECOND, CAST(ROUND((@p2 - FLOOR(@p2)) * 1000, 0) AS INT),
@@ -540,7 +573,8 @@ WHERE id = @p3 AND status = N'building' AND claimed_by = @p4;`,
 	},
 	// sql/queries/mssql/runs.sql:47
 	heartbeatRun: {
-		name: "HeartbeatRun",
+		name:   "HeartbeatRun",
+		params: []string{"now", "lease_seconds", "id", "worker_id"},
 		text: `-- name: HeartbeatRun :execrows
 UPDATE runs
 SET claim_expires_at = DATEADD(MILLISECOND, CAST(ROUND((@p2 - FLOOR(@p2)) * 1000, 0) AS INT),
@@ -550,7 +584,8 @@ WHERE id = @p3 AND status = N'running' AND claimed_by = @p4;`,
 	},
 	// sql/queries/mssql/enqueue.sql:29
 	insertDocument: {
-		name: "InsertDocument",
+		name:   "InsertDocument",
+		params: []string{"id", "workspace_id", "original_filename", "stored_uri", "now"},
 		text: `-- name: InsertDocument :exec
 INSERT INTO documents (id, workspace_id, original_filename, stored_uri, version, updated_at)
 VALUES (@p1, @p2, @p3, @p4, 1,
@@ -558,7 +593,8 @@ VALUES (@p1, @p2, @p3, @p4, 1,
 	},
 	// sql/queries/mssql/enqueue.sql:34
 	insertRun: {
-		name: "InsertRun",
+		name:   "InsertRun",
+		params: []string{"id", "workspace_id", "configuration_id", "input_document_id", "input_sheet_names", "run_options", "engine_spec", "deps_digest", "now", "max_attempts"},
 		text: `-- name: InsertRun :exec
 INSERT INTO runs (
     id, workspace_id, configuration_id, input_document_id, input_sheet_names,
@@ -574,7 +610,8 @@ INSERT INTO runs (
 	},
 	// sql/queries/mssql/results.sql:45
 	insertRunFields: {
-		name: "InsertRunFields",
+		name:   "InsertRunFields",
+		params: []string{"run_id", "fields"},
 		text: `-- name: InsertRunFields :exec
 -- One NVARCHAR(MAX) JSON parameter carries every row: far under the
 -- 2,100-parameter limit at any size (OPENJSON needs compatibility level 130+).
@@ -594,7 +631,8 @@ FROM OPENJSON(@p2) WITH (
 	},
 	// sql/queries/mssql/results.sql:24
 	insertRunMetrics: {
-		name: "InsertRunMetrics",
+		name:   "InsertRunMetrics",
+		params: []string{"run_id", "evaluation_outcome", "evaluation_findings_total", "evaluation_findings_info", "evaluation_findings_warning", "evaluation_findings_error", "validation_issues_total", "validation_issues_info", "validation_issues_warning", "validation_issues_error", "validation_max_severity", "workbook_count", "sheet_count", "table_count", "row_count_total", "row_count_empty", "column_count_total", "column_count_empty", "column_count_mapped", "column_count_unmapped", "field_count_expected", "field_count_detected", "field_count_not_detected", "cell_count_total", "cell_count_non_empty"},
 		text: `-- name: InsertRunMetrics :exec
 INSERT INTO run_metrics (
     run_id, evaluation_outcome,
@@ -618,7 +656,8 @@ INSERT INTO run_metrics (
 	},
 	// sql/queries/mssql/results.sql:62
 	insertRunTableColumns: {
-		name: "InsertRunTableColumns",
+		name:   "InsertRunTableColumns",
+		params: []string{"run_id", "columns"},
 		text: `-- name: InsertRunTableColumns :exec
 INSERT INTO run_table_columns (
     run_id, workbook_index, workbook_name, sheet_index, sheet_name, table_index,
@@ -647,7 +686,8 @@ FROM OPENJSON(@p2) WITH (
 	},
 	// sql/queries/mssql/gc.sql:49
 	listExpiredRunArtifacts: {
-		name: "ListExpiredRunArtifacts",
+		name:   "ListExpiredRunArtifacts",
+		params: []string{"now", "ttl_days", "after_completed_at", "after_id"},
 		text: `-- name: ListExpiredRunArtifacts :many
 -- The lower bound, implied by the keyset condition below, starts the range
 -- seek of ix_runs_completed (completed_at, id) at the page's start; runs
@@ -666,7 +706,8 @@ ORDER BY completed_at, id;`,
 	},
 	// sql/queries/mssql/gc.sql:3
 	listGCEnvironments: {
-		name: "ListGCEnvironments",
+		name:   "ListGCEnvironments",
+		params: []string{"now", "ttl_days"},
 		text: `-- name: ListGCEnvironments :many
 SELECT TOP (100) e.id, e.workspace_id, e.configuration_id, e.deps_digest, e.status
 FROM environments AS e
@@ -692,7 +733,8 @@ ORDER BY e.id;`,
 	},
 	// sql/queries/mssql/results.sql:100
 	listRunFields: {
-		name: "ListRunFields",
+		name:   "ListRunFields",
+		params: []string{"run_id"},
 		text: `-- name: ListRunFields :many
 SELECT run_id, field, label, detected, best_mapping_score, occurrences_tables, occurrences_columns
 FROM run_fields
@@ -701,7 +743,8 @@ ORDER BY field;`,
 	},
 	// sql/queries/mssql/results.sql:106
 	listRunTableColumns: {
-		name: "ListRunTableColumns",
+		name:   "ListRunTableColumns",
+		params: []string{"run_id"},
 		text: `-- name: ListRunTableColumns :many
 SELECT run_id, workbook_index, workbook_name, sheet_index, sheet_name, table_index,
        column_index, header_raw, header_normalized, non_empty_cells, mapping_status,
@@ -712,7 +755,8 @@ ORDER BY workbook_index, sheet_index, table_index, column_index;`,
 	},
 	// sql/queries/mssql/status.sql:28
 	listRunningLeases: {
-		name: "ListRunningLeases",
+		name:   "ListRunningLeases",
+		params: nil,
 		text: `-- name: ListRunningLeases :many
 SELECT TOP (100) id, workspace_id, claimed_by, attempt_count, started_at, claim_expires_at
 FROM runs
@@ -721,7 +765,8 @@ ORDER BY claim_expires_at;`,
 	},
 	// sql/queries/mssql/environments.sql:164
 	markEnvironmentReady: {
-		name: "MarkEnvironmentReady",
+		name:   "MarkEnvironmentReady",
+		params: []string{"python_version", "python_interpreter", "engine_version", "now", "id", "worker_id"},
 		text: `-- name: MarkEnvironmentReady :execrows
 UPDATE environments
 SET status = N'ready',
@@ -735,7 +780,8 @@ WHERE id = @p5 AND status = N'building' AND claimed_by = @p6;`,
 	},
 	// sql/queries/mssql/status.sql:22
 	oldestQueuedRun: {
-		name: "OldestQueuedRun",
+		name:   "OldestQueuedRun",
+		params: nil,
 		text: `-- name: OldestQueuedRun :many
 SELECT TOP (1) id, created_at, available_at
 FROM runs
@@ -744,7 +790,8 @@ ORDER BY available_at, created_at;`,
 	},
 	// sql/queries/mssql/status.sql:34
 	pendingWork: {
-		name: "PendingWork",
+		name:   "PendingWork",
+		params: nil,
 		text: `-- name: PendingWork :one
 SELECT
     (SELECT COUNT_BIG(*) FROM (
@@ -766,7 +813,8 @@ SELECT
 	},
 	// sql/queries/mssql/environments.sql:197
 	releaseEnvironment: {
-		name: "ReleaseEnvironment",
+		name:   "ReleaseEnvironment",
+		params: []string{"now", "id", "worker_id"},
 		text: `-- name: ReleaseEnvironment :execrows
 UPDATE environments
 SET status = N'queued',
@@ -779,13 +827,15 @@ WHERE id = @p2 AND status = N'building' AND claimed_by = @p3;`,
 	},
 	// sql/queries/mssql/locks.sql:18
 	releaseMigrationLock: {
-		name: "ReleaseMigrationLock",
+		name:   "ReleaseMigrationLock",
+		params: nil,
 		text: `-- name: ReleaseMigrationLock :exec
 EXEC sp_releaseapplock @Resource = N'ade-worker:migrate', @LockOwner = N'Session';`,
 	},
 	// sql/queries/mssql/runs.sql:88
 	releaseRun: {
-		name: "ReleaseRun",
+		name:   "ReleaseRun",
+		params: []string{"now", "id", "worker_id"},
 		text: `-- name: ReleaseRun :execrows
 UPDATE runs
 SET status = N'queued',
@@ -797,7 +847,8 @@ WHERE id = @p2 AND status = N'running' AND claimed_by = @p3;`,
 	},
 	// sql/queries/mssql/environments.sql:234
 	requeueEnvironment: {
-		name: "RequeueEnvironment",
+		name:   "RequeueEnvironment",
+		params: []string{"error_message", "now", "id"},
 		text: `-- name: RequeueEnvironment :execrows
 UPDATE environments
 SET status = N'queued',
@@ -809,7 +860,8 @@ WHERE id = @p3 AND status = N'ready';`,
 	},
 	// sql/queries/mssql/environments.sql:108
 	retryFailedEnvironments: {
-		name: "RetryFailedEnvironments",
+		name:   "RetryFailedEnvironments",
+		params: []string{"now"},
 		text: `-- name: RetryFailedEnvironments :execrows
 -- Environments are touched after runs here as everywhere: the runs read
 -- comes first, then the environment rows are updated by primary key.
@@ -841,7 +893,8 @@ WHERE e.status = N'failed';`,
 	},
 	// sql/queries/mssql/enqueue.sql:23
 	setConfigurationStatus: {
-		name: "SetConfigurationStatus",
+		name:   "SetConfigurationStatus",
+		params: []string{"status", "now", "id"},
 		text: `-- name: SetConfigurationStatus :execrows
 UPDATE configurations
 SET status = @p1,
@@ -850,7 +903,8 @@ WHERE id = @p3;`,
 	},
 	// sql/queries/mssql/enqueue.sql:3
 	upsertConfiguration: {
-		name: "UpsertConfiguration",
+		name:   "UpsertConfiguration",
+		params: []string{"id", "workspace_id", "now"},
 		text: `-- name: UpsertConfiguration :exec
 -- Update-then-insert under UPDLOCK + SERIALIZABLE: the update range-locks a
 -- missing id, so two upserts of one id cannot both insert it (no MERGE).
@@ -873,7 +927,8 @@ COMMIT TRANSACTION;`,
 	},
 	// sql/queries/mssql/environments.sql:224
 	useEnvironment: {
-		name: "UseEnvironment",
+		name:   "UseEnvironment",
+		params: []string{"now", "workspace_id", "configuration_id", "engine_spec", "deps_digest"},
 		text: `-- name: UseEnvironment :one
 UPDATE environments
 SET last_used_at = COALESCE(CAST(@p1 AS DATETIME2), SYSUTCDATETIME())
@@ -896,13 +951,29 @@ func NewMSSQL(conn DBTX) *Queries {
 	return New(mssqlConn{conn: conn})
 }
 
+// NewMSSQLWithArgs is NewMSSQL with the arguments of every statement passed
+// through args first.
+func NewMSSQLWithArgs(conn DBTX, args MSSQLArgs) *Queries {
+	return New(mssqlConn{conn: conn, args: args})
+}
+
 // WithDialectTx is WithTx that keeps the dialect q was made for: over a
 // Queries from NewMSSQL it runs the T-SQL twins within tx.
 func (q *Queries) WithDialectTx(tx *sql.Tx) *Queries {
-	if _, ok := q.db.(mssqlConn); ok {
-		return NewMSSQL(tx)
+	if c, ok := q.db.(mssqlConn); ok {
+		return New(mssqlConn{conn: tx, args: c.args})
 	}
 	return q.WithTx(tx)
+}
+
+// MSSQLParams returns the parameter names of every query, in argument
+// order, by query name.
+func MSSQLParams() map[string][]string {
+	m := make(map[string][]string, len(mssqlTwins))
+	for _, t := range mssqlTwins {
+		m[t.name] = append([]string(nil), t.params...)
+	}
+	return m
 }
 
 // MSSQLQueries returns the bound T-SQL text of every query by query name.
@@ -928,34 +999,43 @@ func SQLiteQueries() map[string]string {
 // text on.
 type mssqlConn struct {
 	conn DBTX
+	args MSSQLArgs
+}
+
+// convert passes args through c.args, when set.
+func (c mssqlConn) convert(t mssqlTwin, args []interface{}) []interface{} {
+	if c.args == nil {
+		return args
+	}
+	return c.args(t.params, args)
 }
 
 func (c mssqlConn) ExecContext(ctx context.Context, query string, args ...interface{}) (sql.Result, error) {
-	text, err := mssqlText(query)
+	t, err := mssqlTwinOf(query)
 	if err != nil {
 		return nil, err
 	}
-	return c.conn.ExecContext(ctx, text, args...)
+	return c.conn.ExecContext(ctx, t.text, c.convert(t, args)...)
 }
 
 func (c mssqlConn) PrepareContext(ctx context.Context, query string) (*sql.Stmt, error) {
-	text, err := mssqlText(query)
+	t, err := mssqlTwinOf(query)
 	if err != nil {
 		return nil, err
 	}
-	return c.conn.PrepareContext(ctx, text)
+	return c.conn.PrepareContext(ctx, t.text)
 }
 
 func (c mssqlConn) QueryContext(ctx context.Context, query string, args ...interface{}) (*sql.Rows, error) {
-	text, err := mssqlText(query)
+	t, err := mssqlTwinOf(query)
 	if err != nil {
 		return nil, err
 	}
-	return c.conn.QueryContext(ctx, text, args...)
+	return c.conn.QueryContext(ctx, t.text, c.convert(t, args)...)
 }
 
 func (c mssqlConn) QueryRowContext(ctx context.Context, query string, args ...interface{}) *sql.Row {
-	text, err := mssqlText(query)
+	t, err := mssqlTwinOf(query)
 	if err != nil {
 		// Only database/sql can put an error in a *sql.Row. It checks the
 		// context before it takes a connection, so a context that is already
@@ -964,18 +1044,18 @@ func (c mssqlConn) QueryRowContext(ctx context.Context, query string, args ...in
 		// fails on its own.
 		return c.conn.QueryRowContext(mssqlFailedContext{Context: ctx, err: err}, mssqlNoTwinText, args...)
 	}
-	return c.conn.QueryRowContext(ctx, text, args...)
+	return c.conn.QueryRowContext(ctx, t.text, c.convert(t, args)...)
 }
 
 // mssqlNoTwinText is what QueryRowContext sends in place of a query that has
 // no twin, should the connection not stop at the done context.
 const mssqlNoTwinText = "THROW 50000, N'this query has no T-SQL twin', 1;"
 
-func mssqlText(query string) (string, error) {
+func mssqlTwinOf(query string) (mssqlTwin, error) {
 	if t, ok := mssqlTwins[query]; ok {
-		return t.text, nil
+		return t, nil
 	}
-	return "", fmt.Errorf("run %s on SQL Server: %w", mssqlQueryLabel(query), ErrNoMSSQLTwin)
+	return mssqlTwin{}, fmt.Errorf("run %s on SQL Server: %w", mssqlQueryLabel(query), ErrNoMSSQLTwin)
 }
 
 // mssqlQueryLabel names a query in an error: its "-- name:" line, or the

@@ -120,10 +120,11 @@ func OpenTarget(ctx context.Context, t Target, o Options) (*Store, error) {
 }
 
 // queriesOn binds the generated queries to conn in the store's dialect: on
-// SQL Server every statement is swapped for its T-SQL twin.
+// SQL Server every statement is swapped for its T-SQL twin, and its
+// arguments are typed for go-mssqldb (mssqlArgs).
 func (s *Store) queriesOn(conn db.DBTX) *db.Queries {
 	if s.dialect == MSSQL {
-		return db.NewMSSQL(conn)
+		return db.NewMSSQLWithArgs(conn, mssqlArgs)
 	}
 	return db.New(conn)
 }

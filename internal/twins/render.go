@@ -22,9 +22,10 @@ type RenderOptions struct {
 // generated file declares; a query whose own generated names match one of
 // them would not compile, so Render refuses it with a clear message.
 var generatedNames = []string{
-	"ErrNoMSSQLTwin", "MSSQLQueries", "NewMSSQL", "SQLiteQueries", "WithDialectTx",
+	"ErrNoMSSQLTwin", "MSSQLArgs", "MSSQLParams", "MSSQLQueries", "NewMSSQL",
+	"NewMSSQLWithArgs", "SQLiteQueries", "WithDialectTx",
 	"mssqlClosed", "mssqlConn", "mssqlFailedContext", "mssqlNoTwinText",
-	"mssqlQueryLabel", "mssqlText", "mssqlTwin", "mssqlTwins",
+	"mssqlQueryLabel", "mssqlTwin", "mssqlTwinOf", "mssqlTwins",
 }
 
 // Render writes the Go file that binds the twins into gen/db: the T-SQL text
@@ -64,7 +65,8 @@ func Render(bound []Bound, opts RenderOptions) ([]byte, error) {
 	w.WriteString("var mssqlTwins = map[string]mssqlTwin{\n")
 	for _, b := range sorted {
 		fmt.Fprintf(&w, "\t// %s:%d\n", filepath.ToSlash(b.Twin.File), b.Twin.Line)
-		fmt.Fprintf(&w, "\t%s: {\n\t\tname: %s,\n\t\ttext: %s,\n\t},\n", b.Query.Const, strconv.Quote(b.Query.Name), goString(b.SQL))
+		fmt.Fprintf(&w, "\t%s: {\n\t\tname: %s,\n\t\tparams: %s,\n\t\ttext: %s,\n\t},\n",
+			b.Query.Const, strconv.Quote(b.Query.Name), paramList(b.Query.Params), goString(b.SQL))
 	}
 	w.WriteString("}\n")
 	w.WriteString(runtime)
@@ -74,6 +76,21 @@ func Render(bound []Bound, opts RenderOptions) ([]byte, error) {
 		return nil, fmt.Errorf("format generated T-SQL binding: %w", err)
 	}
 	return out, nil
+}
+
+// paramList is the Go literal of a query's parameter names in argument
+// order (by Number), nil when it has none.
+func paramList(params []Param) string {
+	if len(params) == 0 {
+		return "nil"
+	}
+	sorted := slices.Clone(params)
+	slices.SortFunc(sorted, func(a, b Param) int { return a.Number - b.Number })
+	names := make([]string, len(sorted))
+	for i, p := range sorted {
+		names[i] = strconv.Quote(p.Name)
+	}
+	return "[]string{" + strings.Join(names, ", ") + "}"
 }
 
 // goString quotes s as a raw string literal when it can, so the T-SQL reads
@@ -103,8 +120,18 @@ var ErrNoMSSQLTwin = errors.New("no T-SQL twin")
 // mssqlTwin is the T-SQL twin of one query.
 type mssqlTwin struct {
 	name string
-	text string
+	// params are the query's parameter names in argument order: params[i]
+	// is bound to @p(i+1).
+	params []string
+	text   string
 }
+
+// MSSQLArgs rewrites the arguments of one statement before they reach the
+// driver; params are the statement's parameter names, in the order of args.
+// It is how the caller chooses the SQL type go-mssqldb declares for each
+// argument (a typed NULL for a bare nil, NVARCHAR(MAX) for free text),
+// which the generated methods cannot: they pass what sqlc typed.
+type MSSQLArgs func(params []string, args []interface{}) []interface{}
 
 // mssqlTwins maps the SQLite text each generated method passes to its DBTX to
 // the twin of that query. In the twin's text each parameter @name is written
@@ -123,13 +150,29 @@ func NewMSSQL(conn DBTX) *Queries {
 	return New(mssqlConn{conn: conn})
 }
 
+// NewMSSQLWithArgs is NewMSSQL with the arguments of every statement passed
+// through args first.
+func NewMSSQLWithArgs(conn DBTX, args MSSQLArgs) *Queries {
+	return New(mssqlConn{conn: conn, args: args})
+}
+
 // WithDialectTx is WithTx that keeps the dialect q was made for: over a
 // Queries from NewMSSQL it runs the T-SQL twins within tx.
 func (q *Queries) WithDialectTx(tx *sql.Tx) *Queries {
-	if _, ok := q.db.(mssqlConn); ok {
-		return NewMSSQL(tx)
+	if c, ok := q.db.(mssqlConn); ok {
+		return New(mssqlConn{conn: tx, args: c.args})
 	}
 	return q.WithTx(tx)
+}
+
+// MSSQLParams returns the parameter names of every query, in argument
+// order, by query name.
+func MSSQLParams() map[string][]string {
+	m := make(map[string][]string, len(mssqlTwins))
+	for _, t := range mssqlTwins {
+		m[t.name] = append([]string(nil), t.params...)
+	}
+	return m
 }
 
 // MSSQLQueries returns the bound T-SQL text of every query by query name.
@@ -155,34 +198,43 @@ func SQLiteQueries() map[string]string {
 // text on.
 type mssqlConn struct {
 	conn DBTX
+	args MSSQLArgs
+}
+
+// convert passes args through c.args, when set.
+func (c mssqlConn) convert(t mssqlTwin, args []interface{}) []interface{} {
+	if c.args == nil {
+		return args
+	}
+	return c.args(t.params, args)
 }
 
 func (c mssqlConn) ExecContext(ctx context.Context, query string, args ...interface{}) (sql.Result, error) {
-	text, err := mssqlText(query)
+	t, err := mssqlTwinOf(query)
 	if err != nil {
 		return nil, err
 	}
-	return c.conn.ExecContext(ctx, text, args...)
+	return c.conn.ExecContext(ctx, t.text, c.convert(t, args)...)
 }
 
 func (c mssqlConn) PrepareContext(ctx context.Context, query string) (*sql.Stmt, error) {
-	text, err := mssqlText(query)
+	t, err := mssqlTwinOf(query)
 	if err != nil {
 		return nil, err
 	}
-	return c.conn.PrepareContext(ctx, text)
+	return c.conn.PrepareContext(ctx, t.text)
 }
 
 func (c mssqlConn) QueryContext(ctx context.Context, query string, args ...interface{}) (*sql.Rows, error) {
-	text, err := mssqlText(query)
+	t, err := mssqlTwinOf(query)
 	if err != nil {
 		return nil, err
 	}
-	return c.conn.QueryContext(ctx, text, args...)
+	return c.conn.QueryContext(ctx, t.text, c.convert(t, args)...)
 }
 
 func (c mssqlConn) QueryRowContext(ctx context.Context, query string, args ...interface{}) *sql.Row {
-	text, err := mssqlText(query)
+	t, err := mssqlTwinOf(query)
 	if err != nil {
 		// Only database/sql can put an error in a *sql.Row. It checks the
 		// context before it takes a connection, so a context that is already
@@ -191,18 +243,18 @@ func (c mssqlConn) QueryRowContext(ctx context.Context, query string, args ...in
 		// fails on its own.
 		return c.conn.QueryRowContext(mssqlFailedContext{Context: ctx, err: err}, mssqlNoTwinText, args...)
 	}
-	return c.conn.QueryRowContext(ctx, text, args...)
+	return c.conn.QueryRowContext(ctx, t.text, c.convert(t, args)...)
 }
 
 // mssqlNoTwinText is what QueryRowContext sends in place of a query that has
 // no twin, should the connection not stop at the done context.
 const mssqlNoTwinText = "THROW 50000, N'this query has no T-SQL twin', 1;"
 
-func mssqlText(query string) (string, error) {
+func mssqlTwinOf(query string) (mssqlTwin, error) {
 	if t, ok := mssqlTwins[query]; ok {
-		return t.text, nil
+		return t, nil
 	}
-	return "", fmt.Errorf("run %s on SQL Server: %w", mssqlQueryLabel(query), ErrNoMSSQLTwin)
+	return mssqlTwin{}, fmt.Errorf("run %s on SQL Server: %w", mssqlQueryLabel(query), ErrNoMSSQLTwin)
 }
 
 // mssqlQueryLabel names a query in an error: its "-- name:" line, or the

@@ -8,7 +8,6 @@ import (
 	"os"
 	"regexp"
 	"slices"
-	"strings"
 	"testing"
 )
 
@@ -81,7 +80,7 @@ func TestRenderIsDeterministicAndFormatted(t *testing.T) {
 	}
 	// Queries appear in name order.
 	var order []string
-	for _, m := range regexp.MustCompile(`(?m)^\t\tname: "(\w+)",$`).FindAllSubmatch(first, -1) {
+	for _, m := range regexp.MustCompile(`(?m)^\t\tname: +"(\w+)",$`).FindAllSubmatch(first, -1) {
 		order = append(order, string(m[1]))
 	}
 	if !slices.IsSorted(order) || len(order) != len(bound) {
@@ -99,8 +98,30 @@ func TestRenderQuotesTextARawStringCannotHold(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(out), "text: \"-- name: Odd :exec\\nSELECT N'a`b' AS x;\",") {
+	if !regexp.MustCompile(`text: +"-- name: Odd :exec\\nSELECT N'a` + "`" + `b' AS x;",`).Match(out) {
 		t.Errorf("backquote not quoted:\n%s", out)
+	}
+}
+
+// Each twin carries its parameter names in argument order (by Number, not
+// by the order the query lists them), which is what MSSQLArgs is given.
+func TestRenderListsParametersInArgumentOrder(t *testing.T) {
+	b := Bound{
+		Query: Query{Name: "Claim", Cmd: ":exec", Const: "claim",
+			Params: []Param{{Number: 2, Name: "now"}, {Number: 1, Name: "worker_id"}, {Number: 3, Name: "lease_seconds"}}},
+		Twin: Twin{File: "x.sql", Line: 1},
+		SQL:  "-- name: Claim :exec\nSELECT @p1, @p2, @p3;",
+	}
+	out, err := Render([]Bound{b}, RenderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`params: +\[\]string\{"worker_id", "now", "lease_seconds"\},`).Match(out) {
+		t.Errorf("parameters not listed in argument order:\n%s", out)
+	}
+	none := Bound{Query: Query{Name: "Bare", Cmd: ":exec", Const: "bare"}, Twin: Twin{File: "x.sql", Line: 1}, SQL: "-- name: Bare :exec\nSELECT 1;"}
+	if out, err = Render([]Bound{none}, RenderOptions{}); err != nil || !regexp.MustCompile(`params: +nil,`).Match(out) {
+		t.Errorf("a query without parameters: %v\n%s", err, out)
 	}
 }
 

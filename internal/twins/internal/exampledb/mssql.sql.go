@@ -20,8 +20,18 @@ var ErrNoMSSQLTwin = errors.New("no T-SQL twin")
 // mssqlTwin is the T-SQL twin of one query.
 type mssqlTwin struct {
 	name string
-	text string
+	// params are the query's parameter names in argument order: params[i]
+	// is bound to @p(i+1).
+	params []string
+	text   string
 }
+
+// MSSQLArgs rewrites the arguments of one statement before they reach the
+// driver; params are the statement's parameter names, in the order of args.
+// It is how the caller chooses the SQL type go-mssqldb declares for each
+// argument (a typed NULL for a bare nil, NVARCHAR(MAX) for free text),
+// which the generated methods cannot: they pass what sqlc typed.
+type MSSQLArgs func(params []string, args []interface{}) []interface{}
 
 // mssqlTwins maps the SQLite text each generated method passes to its DBTX to
 // the twin of that query. In the twin's text each parameter @name is written
@@ -30,7 +40,8 @@ type mssqlTwin struct {
 var mssqlTwins = map[string]mssqlTwin{
 	// sql/queries/mssql/runs.sql:48
 	acquireLock: {
-		name: "AcquireLock",
+		name:   "AcquireLock",
+		params: []string{"timeout_ms"},
 		text: `-- name: AcquireLock :exec
 DECLARE @result INT;
 EXEC @result = sp_getapplock
@@ -43,7 +54,8 @@ IF @result < 0
 	},
 	// sql/queries/mssql/runs.sql:4
 	claimRun: {
-		name: "ClaimRun",
+		name:   "ClaimRun",
+		params: []string{"worker_id", "now", "lease_seconds"},
 		text: `-- name: ClaimRun :one
 WITH next AS (
     SELECT TOP (1) r.id
@@ -64,13 +76,15 @@ JOIN next ON next.id = runs.id;`,
 	},
 	// sql/queries/mssql/runs.sql:35
 	countRuns: {
-		name: "CountRuns",
+		name:   "CountRuns",
+		params: []string{"status"},
 		text: `-- name: CountRuns :one
 SELECT COUNT_BIG(*) AS total FROM runs WHERE status = @p1 AND N'@status' <> [@status];`,
 	},
 	// sql/queries/mssql/runs.sql:38
 	deleteRunFields: {
-		name: "DeleteRunFields",
+		name:   "DeleteRunFields",
+		params: []string{"run_id"},
 		text: `-- name: DeleteRunFields :exec
 /* Deletes in batches so a run with many fields never escalates to a table
    lock. @deleted is a local variable, not a parameter. */
@@ -83,7 +97,8 @@ END;`,
 	},
 	// sql/queries/mssql/runs.sql:22
 	heartbeatRun: {
-		name: "HeartbeatRun",
+		name:   "HeartbeatRun",
+		params: []string{"now", "lease_seconds", "id", "worker_id"},
 		text: `-- name: HeartbeatRun :execrows
 UPDATE runs
 SET claim_expires_at = DATEADD(SECOND, @p2, COALESCE(CAST(@p1 AS DATETIME2), SYSUTCDATETIME()))
@@ -91,7 +106,8 @@ WHERE id = @p3 AND status = N'running' AND claimed_by = @p4;`,
 	},
 	// sql/queries/mssql/runs.sql:27
 	listDueRuns: {
-		name: "ListDueRuns",
+		name:   "ListDueRuns",
+		params: []string{"workspace_id", "due_before", "max_rows"},
 		text: `-- name: ListDueRuns :many
 SELECT TOP (@p3) id, workspace_id, available_at
 FROM runs
@@ -112,13 +128,29 @@ func NewMSSQL(conn DBTX) *Queries {
 	return New(mssqlConn{conn: conn})
 }
 
+// NewMSSQLWithArgs is NewMSSQL with the arguments of every statement passed
+// through args first.
+func NewMSSQLWithArgs(conn DBTX, args MSSQLArgs) *Queries {
+	return New(mssqlConn{conn: conn, args: args})
+}
+
 // WithDialectTx is WithTx that keeps the dialect q was made for: over a
 // Queries from NewMSSQL it runs the T-SQL twins within tx.
 func (q *Queries) WithDialectTx(tx *sql.Tx) *Queries {
-	if _, ok := q.db.(mssqlConn); ok {
-		return NewMSSQL(tx)
+	if c, ok := q.db.(mssqlConn); ok {
+		return New(mssqlConn{conn: tx, args: c.args})
 	}
 	return q.WithTx(tx)
+}
+
+// MSSQLParams returns the parameter names of every query, in argument
+// order, by query name.
+func MSSQLParams() map[string][]string {
+	m := make(map[string][]string, len(mssqlTwins))
+	for _, t := range mssqlTwins {
+		m[t.name] = append([]string(nil), t.params...)
+	}
+	return m
 }
 
 // MSSQLQueries returns the bound T-SQL text of every query by query name.
@@ -144,34 +176,43 @@ func SQLiteQueries() map[string]string {
 // text on.
 type mssqlConn struct {
 	conn DBTX
+	args MSSQLArgs
+}
+
+// convert passes args through c.args, when set.
+func (c mssqlConn) convert(t mssqlTwin, args []interface{}) []interface{} {
+	if c.args == nil {
+		return args
+	}
+	return c.args(t.params, args)
 }
 
 func (c mssqlConn) ExecContext(ctx context.Context, query string, args ...interface{}) (sql.Result, error) {
-	text, err := mssqlText(query)
+	t, err := mssqlTwinOf(query)
 	if err != nil {
 		return nil, err
 	}
-	return c.conn.ExecContext(ctx, text, args...)
+	return c.conn.ExecContext(ctx, t.text, c.convert(t, args)...)
 }
 
 func (c mssqlConn) PrepareContext(ctx context.Context, query string) (*sql.Stmt, error) {
-	text, err := mssqlText(query)
+	t, err := mssqlTwinOf(query)
 	if err != nil {
 		return nil, err
 	}
-	return c.conn.PrepareContext(ctx, text)
+	return c.conn.PrepareContext(ctx, t.text)
 }
 
 func (c mssqlConn) QueryContext(ctx context.Context, query string, args ...interface{}) (*sql.Rows, error) {
-	text, err := mssqlText(query)
+	t, err := mssqlTwinOf(query)
 	if err != nil {
 		return nil, err
 	}
-	return c.conn.QueryContext(ctx, text, args...)
+	return c.conn.QueryContext(ctx, t.text, c.convert(t, args)...)
 }
 
 func (c mssqlConn) QueryRowContext(ctx context.Context, query string, args ...interface{}) *sql.Row {
-	text, err := mssqlText(query)
+	t, err := mssqlTwinOf(query)
 	if err != nil {
 		// Only database/sql can put an error in a *sql.Row. It checks the
 		// context before it takes a connection, so a context that is already
@@ -180,18 +221,18 @@ func (c mssqlConn) QueryRowContext(ctx context.Context, query string, args ...in
 		// fails on its own.
 		return c.conn.QueryRowContext(mssqlFailedContext{Context: ctx, err: err}, mssqlNoTwinText, args...)
 	}
-	return c.conn.QueryRowContext(ctx, text, args...)
+	return c.conn.QueryRowContext(ctx, t.text, c.convert(t, args)...)
 }
 
 // mssqlNoTwinText is what QueryRowContext sends in place of a query that has
 // no twin, should the connection not stop at the done context.
 const mssqlNoTwinText = "THROW 50000, N'this query has no T-SQL twin', 1;"
 
-func mssqlText(query string) (string, error) {
+func mssqlTwinOf(query string) (mssqlTwin, error) {
 	if t, ok := mssqlTwins[query]; ok {
-		return t.text, nil
+		return t, nil
 	}
-	return "", fmt.Errorf("run %s on SQL Server: %w", mssqlQueryLabel(query), ErrNoMSSQLTwin)
+	return mssqlTwin{}, fmt.Errorf("run %s on SQL Server: %w", mssqlQueryLabel(query), ErrNoMSSQLTwin)
 }
 
 // mssqlQueryLabel names a query in an error: its "-- name:" line, or the

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
+	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -237,5 +238,53 @@ func TestWithDialectTxKeepsTheDialect(t *testing.T) {
 	calls := rec.Calls()
 	if len(calls) != 2 || calls[0].query != MSSQLQueries()["DeleteRunFields"] || calls[1].query != deleteRunFields {
 		t.Errorf("got %q, want the T-SQL twin then the SQLite text", calls)
+	}
+}
+
+// NewMSSQLWithArgs hands every statement's arguments, with the query's
+// parameter names in argument order, to the converter, and sends what it
+// returns; a Queries made for a transaction keeps the converter.
+func TestNewMSSQLWithArgsConvertsEveryStatement(t *testing.T) {
+	ctx := context.Background()
+	db, rec := open(t)
+	var seen [][]string
+	convert := func(params []string, args []interface{}) []interface{} {
+		seen = append(seen, params)
+		out := make([]interface{}, len(args))
+		for i, a := range args {
+			out[i] = fmt.Sprintf("%s=%v", params[i], a)
+		}
+		return out
+	}
+	q := NewMSSQLWithArgs(db, convert)
+	worker := sql.NullString{String: "w1", Valid: true}
+	if _, err := q.HeartbeatRun(ctx, HeartbeatRunParams{Now: nil, LeaseSeconds: 60, ID: "r1", WorkerID: worker}); err != nil {
+		t.Fatalf("HeartbeatRun: %v", err)
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if err := q.WithDialectTx(tx).AcquireLock(ctx, 5000); err != nil {
+		t.Fatalf("AcquireLock in a transaction: %v", err)
+	}
+
+	wantParams := [][]string{{"now", "lease_seconds", "id", "worker_id"}, {"timeout_ms"}}
+	if !slices.EqualFunc(seen, wantParams, slices.Equal[[]string]) {
+		t.Fatalf("converter saw parameters %q, want %q", seen, wantParams)
+	}
+	if got := MSSQLParams()["HeartbeatRun"]; !slices.Equal(got, wantParams[0]) {
+		t.Errorf("MSSQLParams()[HeartbeatRun] = %q, want %q", got, wantParams[0])
+	}
+	calls := rec.Calls()
+	want := [][]any{{"now=<nil>", "lease_seconds=60", "id=r1", "worker_id={w1 true}"}, {"timeout_ms=5000"}}
+	if len(calls) != len(want) {
+		t.Fatalf("driver got %d statements, want %d", len(calls), len(want))
+	}
+	for i := range want {
+		if !slices.Equal(calls[i].args, want[i]) {
+			t.Errorf("statement %d sent %v, want the converted %v", i, calls[i].args, want[i])
+		}
 	}
 }
