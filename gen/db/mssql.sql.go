@@ -62,38 +62,99 @@ IF @result < 0
 		name:   "ClaimEnvironment",
 		params: []string{"worker_id", "now", "lease_seconds"},
 		text: `-- name: ClaimEnvironment :one
-WITH next AS (
-    SELECT TOP (1) *
-    FROM environments WITH (UPDLOCK, READPAST, ROWLOCK, READCOMMITTEDLOCK)
-    WHERE status = N'queued'
-      AND available_at <= COALESCE(CAST(@p2 AS DATETIME2), SYSUTCDATETIME())
-    ORDER BY available_at, created_at
-)
-UPDATE next
-SET status = N'building',
-    claimed_by = @p1,
-    claim_expires_at = DATEADD(MILLISECOND, CAST(ROUND((@p3 - FLOOR(@p3)) * 1000, 0) AS INT),
-        DATEADD(SECOND, CAST(FLOOR(@p3) AS INT),
-                COALESCE(CAST(@p2 AS DATETIME2), SYSUTCDATETIME()))),
-    attempt_count = attempt_count + 1,
-    error_message = NULL,
-    updated_at = COALESCE(CAST(@p2 AS DATETIME2), SYSUTCDATETIME())
-OUTPUT inserted.id, inserted.workspace_id, inserted.configuration_id, inserted.engine_spec,
-       inserted.deps_digest, inserted.attempt_count, inserted.claim_expires_at;`,
+-- Built as ClaimRun is: the candidate is picked by a locking read that
+-- skips rows other claims hold, then taken by an UPDATE under UPDLOCK and
+-- READPAST that checks it again; a candidate taken in between is skipped
+-- and the next one tried.
+SET NOCOUNT ON;
+DECLARE @at DATETIME2 = COALESCE(CAST(@p2 AS DATETIME2), SYSUTCDATETIME());
+DECLARE @candidate NVARCHAR(36), @tries INT = 0;
+DECLARE @claimed TABLE (
+    id               NVARCHAR(36)  NOT NULL,
+    workspace_id     NVARCHAR(36)  NOT NULL,
+    configuration_id NVARCHAR(36)  NOT NULL,
+    engine_spec      NVARCHAR(400) NOT NULL,
+    deps_digest      NVARCHAR(200) NOT NULL,
+    attempt_count    INT           NOT NULL,
+    claim_expires_at DATETIME2     NULL
+);
+WHILE @tries < 4
+BEGIN
+    SET @tries = @tries + 1;
+    SET @candidate = NULL;
+    SELECT TOP (1) @candidate = e.id
+    FROM environments AS e WITH (READPAST, ROWLOCK, READCOMMITTEDLOCK)
+    WHERE e.status = N'queued'
+      AND e.available_at <= @at
+    ORDER BY e.available_at, e.created_at;
+    IF @candidate IS NULL
+        BREAK;
+    UPDATE environments WITH (UPDLOCK, READPAST, ROWLOCK, READCOMMITTEDLOCK)
+    SET status = N'building',
+        claimed_by = @p1,
+        claim_expires_at = DATEADD(MILLISECOND, CAST(ROUND((@p3 - FLOOR(@p3)) * 1000, 0) AS INT),
+            DATEADD(SECOND, CAST(FLOOR(@p3) AS INT), @at)),
+        attempt_count = attempt_count + 1,
+        error_message = NULL,
+        updated_at = @at
+    OUTPUT inserted.id, inserted.workspace_id, inserted.configuration_id, inserted.engine_spec,
+           inserted.deps_digest, inserted.attempt_count, inserted.claim_expires_at
+    INTO @claimed
+    WHERE id = @candidate
+      AND status = N'queued'
+      AND available_at <= @at;
+    IF @@ROWCOUNT > 0
+        BREAK;
+END;
+SET NOCOUNT OFF;
+SELECT id, workspace_id, configuration_id, engine_spec, deps_digest, attempt_count, claim_expires_at
+FROM @claimed;`,
 	},
-	// sql/queries/mssql/runs.sql:13
+	// sql/queries/mssql/runs.sql:19
 	claimRun: {
 		name:   "ClaimRun",
 		params: []string{"worker_id", "now", "lease_seconds"},
 		text: `-- name: ClaimRun :one
--- READPAST skips rows other workers hold, UPDLOCK keeps the chosen row ours
--- until the update, READCOMMITTEDLOCK keeps READPAST legal under read
--- committed snapshot (Azure SQL's default). ix_runs_claim serves the seek.
-WITH next AS (
-    SELECT TOP (1) *
-    FROM runs AS r WITH (UPDLOCK, READPAST, ROWLOCK, READCOMMITTEDLOCK)
+-- The candidate is picked without UPDLOCK and locked by the UPDATE, which
+-- checks it again: under UPDLOCK every queued run the seek walks past (one
+-- whose environment is not ready yet, rejected only by the EXISTS) would
+-- stay locked until the claim's transaction commits, thousands of rows for a
+-- bulk submission of a new dependency key, past the 5,000 locks at which SQL
+-- Server escalates to a lock on the whole table. The pick is a locking read
+-- (READCOMMITTEDLOCK, so that READPAST is legal under read committed
+-- snapshot, Azure SQL's default) that skips rows other claims hold
+-- (READPAST) and releases each lock as it goes; ix_runs_claim serves its
+-- seek in ORDER BY order. The UPDATE takes the row under UPDLOCK and
+-- READPAST, so a candidate another worker claimed in between is skipped,
+-- not waited on, and the next candidate is tried (a few times at most).
+-- On an engine that ignores table hints (Babelfish) the UPDATE waits for
+-- the other claim instead, and its status check then finds the row taken.
+SET NOCOUNT ON;
+DECLARE @at DATETIME2 = COALESCE(CAST(@p2 AS DATETIME2), SYSUTCDATETIME());
+DECLARE @candidate NVARCHAR(36), @tries INT = 0;
+DECLARE @claimed TABLE (
+    id                NVARCHAR(36)  NOT NULL,
+    workspace_id      NVARCHAR(36)  NOT NULL,
+    configuration_id  NVARCHAR(36)  NOT NULL,
+    input_document_id NVARCHAR(36)  NOT NULL,
+    input_sheet_names NVARCHAR(MAX) NULL,
+    run_options       NVARCHAR(MAX) NULL,
+    engine_spec       NVARCHAR(400) NOT NULL,
+    deps_digest       NVARCHAR(200) NOT NULL,
+    attempt_count     INT           NOT NULL,
+    max_attempts      INT           NOT NULL,
+    claim_expires_at  DATETIME2     NULL,
+    created_at        DATETIME2     NOT NULL,
+    started_at        DATETIME2     NULL
+);
+WHILE @tries < 4
+BEGIN
+    SET @tries = @tries + 1;
+    SET @candidate = NULL;
+    SELECT TOP (1) @candidate = r.id
+    FROM runs AS r WITH (READPAST, ROWLOCK, READCOMMITTEDLOCK)
     WHERE r.status = N'queued'
-      AND r.available_at <= COALESCE(CAST(@p2 AS DATETIME2), SYSUTCDATETIME())
+      AND r.available_at <= @at
       AND r.attempt_count < r.max_attempts
       AND EXISTS (
           SELECT 1 FROM environments AS e
@@ -103,26 +164,38 @@ WITH next AS (
             AND e.deps_digest = r.deps_digest
             AND e.status = N'ready'
       )
-    ORDER BY r.available_at, r.created_at
-)
-UPDATE next
-SET status = N'running',
-    claimed_by = @p1,
-    claim_expires_at = DATEADD(MILLISECOND, CAST(ROUND((@p3 - FLOOR(@p3)) * 1000, 0) AS INT),
-        DATEADD(SECOND, CAST(FLOOR(@p3) AS INT),
-                COALESCE(CAST(@p2 AS DATETIME2), SYSUTCDATETIME()))),
-    started_at = COALESCE(started_at, COALESCE(CAST(@p2 AS DATETIME2), SYSUTCDATETIME())),
-    attempt_count = attempt_count + 1,
-    error_message = NULL
-OUTPUT inserted.id, inserted.workspace_id, inserted.configuration_id, inserted.input_document_id,
-       inserted.input_sheet_names, inserted.run_options, inserted.engine_spec, inserted.deps_digest,
-       inserted.attempt_count, inserted.max_attempts, inserted.claim_expires_at,
-       inserted.created_at, inserted.started_at;`,
+    ORDER BY r.available_at, r.created_at;
+    IF @candidate IS NULL
+        BREAK;
+    UPDATE runs WITH (UPDLOCK, READPAST, ROWLOCK, READCOMMITTEDLOCK)
+    SET status = N'running',
+        claimed_by = @p1,
+        claim_expires_at = DATEADD(MILLISECOND, CAST(ROUND((@p3 - FLOOR(@p3)) * 1000, 0) AS INT),
+            DATEADD(SECOND, CAST(FLOOR(@p3) AS INT), @at)),
+        started_at = COALESCE(started_at, @at),
+        attempt_count = attempt_count + 1,
+        error_message = NULL
+    OUTPUT inserted.id, inserted.workspace_id, inserted.configuration_id, inserted.input_document_id,
+           inserted.input_sheet_names, inserted.run_options, inserted.engine_spec, inserted.deps_digest,
+           inserted.attempt_count, inserted.max_attempts, inserted.claim_expires_at,
+           inserted.created_at, inserted.started_at
+    INTO @claimed
+    WHERE id = @candidate
+      AND status = N'queued'
+      AND available_at <= @at
+      AND attempt_count < max_attempts;
+    IF @@ROWCOUNT > 0
+        BREAK;
+END;
+SET NOCOUNT OFF;
+SELECT id, workspace_id, configuration_id, input_document_id, input_sheet_names, run_options,
+       engine_spec, deps_digest, attempt_count, max_attempts, claim_expires_at, created_at, started_at
+FROM @claimed;`,
 	},
-	// sql/queries/mssql/runs.sql:54
+	// sql/queries/mssql/runs.sql:104
 	completeRun: {
 		name:   "CompleteRun",
-		params: []string{"now", "exit_code", "output_path", "id", "worker_id"},
+		params: []string{"now", "exit_code", "output_path", "error_message", "id", "worker_id"},
 		text: `-- name: CompleteRun :execrows
 UPDATE runs
 SET status = N'succeeded',
@@ -145,7 +218,8 @@ ORDER BY status;`,
 	},
 	// sql/queries/mssql/status.sql:9
 	countLiveQueue: {
-		name: "CountLiveQueue",
+		name:   "CountLiveQueue",
+		params: nil,
 		text: `-- name: CountLiveQueue :one
 SELECT
     (SELECT COUNT_BIG(*) FROM runs AS q WHERE q.status = N'queued') AS runs_queued,
@@ -173,9 +247,10 @@ ORDER BY status;`,
 -- this. It returns a constant so the twin set stays complete.
 SELECT CAST(0 AS BIGINT) AS data_version;`,
 	},
-	// sql/queries/mssql/runs.sql:97
+	// sql/queries/mssql/runs.sql:166
 	deferRun: {
-		name: "DeferRun",
+		name:   "DeferRun",
+		params: []string{"error_message", "now", "delay_seconds", "id", "worker_id"},
 		text: `-- name: DeferRun :execrows
 UPDATE r
 SET status = N'queued',
@@ -356,84 +431,126 @@ WHERE NOT EXISTS (
       AND e.deps_digest = k.deps_digest
 );`,
 	},
-	// sql/queries/mssql/environments.sql:207
+	// sql/queries/mssql/environments.sql:251
 	expireEnvironmentLeases: {
 		name:   "ExpireEnvironmentLeases",
 		params: []string{"now"},
 		text: `-- name: ExpireEnvironmentLeases :many
-WITH expired AS (
-    SELECT TOP (500) *
-    FROM environments WITH (UPDLOCK, READPAST, ROWLOCK, READCOMMITTEDLOCK)
-    WHERE status = N'building'
-      AND claim_expires_at < COALESCE(CAST(@p1 AS DATETIME2), SYSUTCDATETIME())
-    ORDER BY claim_expires_at
-)
-UPDATE expired
+SET NOCOUNT ON;
+DECLARE @at DATETIME2 = COALESCE(CAST(@p1 AS DATETIME2), SYSUTCDATETIME());
+DECLARE @expired TABLE (id NVARCHAR(36) NOT NULL PRIMARY KEY);
+DECLARE @requeued TABLE (
+    id           NVARCHAR(36) NOT NULL,
+    workspace_id NVARCHAR(36) NOT NULL
+);
+INSERT INTO @expired (id)
+SELECT TOP (500) e.id
+FROM environments AS e WITH (UPDLOCK, READPAST, ROWLOCK, READCOMMITTEDLOCK)
+WHERE e.status = N'building'
+  AND e.claim_expires_at < @at
+ORDER BY e.claim_expires_at;
+UPDATE environments
 SET status = N'queued',
     claimed_by = NULL,
     claim_expires_at = NULL,
     error_message = N'lease expired',
-    available_at = COALESCE(CAST(@p1 AS DATETIME2), SYSUTCDATETIME()),
-    updated_at = COALESCE(CAST(@p1 AS DATETIME2), SYSUTCDATETIME())
-OUTPUT inserted.id, inserted.workspace_id;`,
+    available_at = @at,
+    updated_at = @at
+OUTPUT inserted.id, inserted.workspace_id INTO @requeued
+WHERE id IN (SELECT x.id FROM @expired AS x)
+  AND status = N'building' AND claim_expires_at < @at;
+SET NOCOUNT OFF;
+SELECT id, workspace_id FROM @requeued;`,
 	},
-	// sql/queries/mssql/runs.sql:111
+	// sql/queries/mssql/runs.sql:180
 	expireRunLeases: {
 		name:   "ExpireRunLeases",
 		params: []string{"now", "backoff_max_seconds", "backoff_base_seconds"},
 		text: `-- name: ExpireRunLeases :many
-WITH expired AS (
-    SELECT TOP (500) *
-    FROM runs WITH (UPDLOCK, READPAST, ROWLOCK, READCOMMITTEDLOCK)
-    WHERE status = N'running'
-      AND claim_expires_at < COALESCE(CAST(@p1 AS DATETIME2), SYSUTCDATETIME())
-    ORDER BY claim_expires_at
-)
-UPDATE x
-SET status = CASE WHEN x.attempt_count < x.max_attempts THEN N'queued' ELSE N'failed' END,
-    available_at = CASE WHEN x.attempt_count < x.max_attempts
-        THEN DATEADD(MILLISECOND, b.ms, DATEADD(SECOND, b.whole_s, c.now)) ELSE x.available_at END,
-    completed_at = CASE WHEN x.attempt_count < x.max_attempts THEN NULL ELSE c.now END,
-    error_message = N'lease expired',
-    claimed_by = NULL,
-    claim_expires_at = NULL
-OUTPUT inserted.id, inserted.workspace_id, inserted.status, inserted.attempt_count
-FROM expired AS x
-CROSS APPLY (SELECT COALESCE(CAST(@p1 AS DATETIME2), SYSUTCDATETIME()) AS now) AS c
+-- The expired runs are picked first (UPDLOCK, so they stay ours until the
+-- update), each with the backoff its attempt count gives; the update then
+-- reads each run's new available_at back from that list. (A SET that reads
+-- another FROM entry is refused by Babelfish in an UPDATE ... OUTPUT; a
+-- subquery is not.)
+SET NOCOUNT ON;
+DECLARE @at DATETIME2 = COALESCE(CAST(@p1 AS DATETIME2), SYSUTCDATETIME());
+DECLARE @expired TABLE (
+    id           NVARCHAR(36) NOT NULL PRIMARY KEY,
+    available_at DATETIME2    NOT NULL
+);
+DECLARE @requeued TABLE (
+    id            NVARCHAR(36) NOT NULL,
+    workspace_id  NVARCHAR(36) NOT NULL,
+    status        NVARCHAR(20) NOT NULL,
+    attempt_count INT          NOT NULL
+);
+INSERT INTO @expired (id, available_at)
+SELECT TOP (500) r.id, DATEADD(MILLISECOND, b.ms, DATEADD(SECOND, b.whole_s, @at))
+FROM runs AS r WITH (UPDLOCK, READPAST, ROWLOCK, READCOMMITTEDLOCK)
 CROSS APPLY (SELECT @p3 * POWER(CAST(2 AS FLOAT),
-    CASE WHEN x.attempt_count < 1 THEN 0 WHEN x.attempt_count > 31 THEN 30 ELSE x.attempt_count - 1 END) AS seconds) AS raw
+    CASE WHEN r.attempt_count < 1 THEN 0 WHEN r.attempt_count > 31 THEN 30 ELSE r.attempt_count - 1 END) AS seconds) AS raw
 CROSS APPLY (SELECT CASE WHEN raw.seconds > @p2
     THEN @p2 ELSE raw.seconds END AS seconds) AS capped
 CROSS APPLY (SELECT CAST(FLOOR(capped.seconds) AS INT) AS whole_s,
-    CAST(ROUND((capped.seconds - FLOOR(capped.seconds)) * 1000, 0) AS INT) AS ms) AS b;`,
+    CAST(ROUND((capped.seconds - FLOOR(capped.seconds)) * 1000, 0) AS INT) AS ms) AS b
+WHERE r.status = N'running' AND r.claim_expires_at < @at
+ORDER BY r.claim_expires_at;
+UPDATE runs
+SET status = CASE WHEN attempt_count < max_attempts THEN N'queued' ELSE N'failed' END,
+    available_at = CASE WHEN attempt_count < max_attempts
+        THEN (SELECT x.available_at FROM @expired AS x WHERE x.id = runs.id) ELSE available_at END,
+    completed_at = CASE WHEN attempt_count < max_attempts THEN NULL ELSE @at END,
+    error_message = N'lease expired',
+    claimed_by = NULL,
+    claim_expires_at = NULL
+OUTPUT inserted.id, inserted.workspace_id, inserted.status, inserted.attempt_count INTO @requeued
+WHERE id IN (SELECT x.id FROM @expired AS x)
+  AND status = N'running' AND claim_expires_at < @at;
+SET NOCOUNT OFF;
+SELECT id, workspace_id, status, attempt_count FROM @requeued;`,
 	},
-	// sql/queries/mssql/environments.sql:175
+	// sql/queries/mssql/environments.sql:204
 	failEnvironmentBuild: {
 		name:   "FailEnvironmentBuild",
 		params: []string{"max_attempts", "now", "backoff_max_seconds", "backoff_base_seconds", "error_message", "id", "worker_id"},
 		text: `-- name: FailEnvironmentBuild :one
--- backoff(n) = min(max, base * 2^(n-1)), computed once in the APPLYs below.
-UPDATE e
-SET status = CASE WHEN d.retry = 1 THEN N'queued' ELSE N'failed' END,
-    available_at = CASE WHEN d.retry = 1
-        THEN DATEADD(MILLISECOND, b.ms, DATEADD(SECOND, b.whole_s, c.now)) ELSE e.available_at END,
-    error_message = @p5,
-    claimed_by = NULL,
-    claim_expires_at = NULL,
-    updated_at = c.now
-OUTPUT inserted.status, inserted.attempt_count, inserted.available_at
-FROM environments AS e
-CROSS APPLY (SELECT COALESCE(CAST(@p2 AS DATETIME2), SYSUTCDATETIME()) AS now) AS c
-CROSS APPLY (SELECT CASE WHEN e.attempt_count < @p1 THEN 1 ELSE 0 END AS retry) AS d
-CROSS APPLY (SELECT @p4 * POWER(CAST(2 AS FLOAT),
-    CASE WHEN e.attempt_count < 1 THEN 0 WHEN e.attempt_count > 31 THEN 30 ELSE e.attempt_count - 1 END) AS seconds) AS raw
-CROSS APPLY (SELECT CASE WHEN raw.seconds > @p3
-    THEN @p3 ELSE raw.seconds END AS seconds) AS capped
-CROSS APPLY (SELECT CAST(FLOOR(capped.seconds) AS INT) AS whole_s,
-    CAST(ROUND((capped.seconds - FLOOR(capped.seconds)) * 1000, 0) AS INT) AS ms) AS b
-WHERE e.id = @p6 AND e.status = N'building' AND e.claimed_by = @p7;`,
+-- backoff(n) = min(max, base * 2^(n-1)), worked out from the attempt count
+-- read first under UPDLOCK, as in FailRun.
+SET NOCOUNT ON;
+DECLARE @at DATETIME2 = COALESCE(CAST(@p2 AS DATETIME2), SYSUTCDATETIME());
+DECLARE @attempts INT, @retry BIT, @backoff FLOAT;
+DECLARE @failed TABLE (
+    status        NVARCHAR(20) NOT NULL,
+    attempt_count INT          NOT NULL,
+    available_at  DATETIME2    NOT NULL
+);
+SELECT @attempts = e.attempt_count
+FROM environments AS e WITH (UPDLOCK, ROWLOCK)
+WHERE e.id = @p6 AND e.status = N'building' AND e.claimed_by = @p7;
+IF @attempts IS NOT NULL
+BEGIN
+    SET @retry = CASE WHEN @attempts < @p1 THEN 1 ELSE 0 END;
+    SET @backoff = @p4 * POWER(CAST(2 AS FLOAT),
+        CASE WHEN @attempts < 1 THEN 0 WHEN @attempts > 31 THEN 30 ELSE @attempts - 1 END);
+    IF @backoff > @p3
+        SET @backoff = @p3;
+    UPDATE environments
+    SET status = CASE WHEN @retry = 1 THEN N'queued' ELSE N'failed' END,
+        available_at = CASE WHEN @retry = 1
+            THEN DATEADD(MILLISECOND, CAST(ROUND((@backoff - FLOOR(@backoff)) * 1000, 0) AS INT),
+                 DATEADD(SECOND, CAST(FLOOR(@backoff) AS INT), @at))
+            ELSE available_at END,
+        error_message = @p5,
+        claimed_by = NULL,
+        claim_expires_at = NULL,
+        updated_at = @at
+    OUTPUT inserted.status, inserted.attempt_count, inserted.available_at INTO @failed
+    WHERE id = @p6 AND status = N'building' AND claimed_by = @p7 AND attempt_count = @attempts;
+END;
+SET NOCOUNT OFF;
+SELECT status, attempt_count, available_at FROM @failed;`,
 	},
-	// sql/queries/mssql/runs.sql:160
+	// sql/queries/mssql/runs.sql:261
 	failExhaustedRuns: {
 		name:   "FailExhaustedRuns",
 		params: []string{"now"},
@@ -443,48 +560,78 @@ WHERE e.id = @p6 AND e.status = N'building' AND e.claimed_by = @p7;`,
 -- no filtered index for them (see migration 00002). A scan of queued runs
 -- every ADE_WORKER_CLEANUP_INTERVAL does not hold up claims here: there is
 -- no database-wide write lock, and claims READPAST locked rows.
-WITH exhausted AS (
-    SELECT TOP (500) *
-    FROM runs WITH (UPDLOCK, READPAST, ROWLOCK, READCOMMITTEDLOCK)
-    WHERE status = N'queued' AND attempt_count >= max_attempts
-    ORDER BY available_at, created_at
-)
-UPDATE exhausted
+SET NOCOUNT ON;
+DECLARE @at DATETIME2 = COALESCE(CAST(@p1 AS DATETIME2), SYSUTCDATETIME());
+DECLARE @exhausted TABLE (id NVARCHAR(36) NOT NULL PRIMARY KEY);
+DECLARE @failed TABLE (
+    id            NVARCHAR(36)  NOT NULL,
+    workspace_id  NVARCHAR(36)  NOT NULL,
+    error_message NVARCHAR(MAX) NULL
+);
+INSERT INTO @exhausted (id)
+SELECT TOP (500) r.id
+FROM runs AS r WITH (UPDLOCK, READPAST, ROWLOCK, READCOMMITTEDLOCK)
+WHERE r.status = N'queued' AND r.attempt_count >= r.max_attempts
+ORDER BY r.available_at, r.created_at;
+UPDATE runs
 SET status = N'failed',
-    completed_at = COALESCE(CAST(@p1 AS DATETIME2), SYSUTCDATETIME()),
+    completed_at = @at,
     error_message = COALESCE(error_message + N' (no attempts left)',
                              N'no attempts left: max_attempts is ' + CAST(max_attempts AS NVARCHAR(20)))
-OUTPUT inserted.id, inserted.workspace_id, inserted.error_message;`,
+OUTPUT inserted.id, inserted.workspace_id, inserted.error_message INTO @failed
+WHERE id IN (SELECT x.id FROM @exhausted AS x)
+  AND status = N'queued' AND attempt_count >= max_attempts;
+SET NOCOUNT OFF;
+SELECT id, workspace_id, error_message FROM @failed;`,
 	},
-	// sql/queries/mssql/runs.sql:64
+	// sql/queries/mssql/runs.sql:114
 	failRun: {
 		name:   "FailRun",
 		params: []string{"retryable", "now", "backoff_max_seconds", "backoff_base_seconds", "exit_code", "error_message", "id", "worker_id"},
 		text: `-- name: FailRun :one
--- backoff(n) = min(max, base * 2^(n-1)), computed once in the APPLYs below.
-UPDATE r
-SET status = CASE WHEN d.retry = 1 THEN N'queued' ELSE N'failed' END,
-    available_at = CASE WHEN d.retry = 1
-        THEN DATEADD(MILLISECOND, b.ms, DATEADD(SECOND, b.whole_s, c.now)) ELSE r.available_at END,
-    completed_at = CASE WHEN d.retry = 1 THEN NULL ELSE c.now END,
-    claimed_by = CASE WHEN d.retry = 1 THEN NULL ELSE r.claimed_by END,
-    exit_code = @p5,
-    error_message = @p6,
-    claim_expires_at = NULL
-OUTPUT inserted.status, inserted.attempt_count, inserted.max_attempts, inserted.available_at
-FROM runs AS r
-CROSS APPLY (SELECT COALESCE(CAST(@p2 AS DATETIME2), SYSUTCDATETIME()) AS now) AS c
-CROSS APPLY (SELECT CASE WHEN @p1 = 1 AND r.attempt_count < r.max_attempts
-    THEN 1 ELSE 0 END AS retry) AS d
-CROSS APPLY (SELECT @p4 * POWER(CAST(2 AS FLOAT),
-    CASE WHEN r.attempt_count < 1 THEN 0 WHEN r.attempt_count > 31 THEN 30 ELSE r.attempt_count - 1 END) AS seconds) AS raw
-CROSS APPLY (SELECT CASE WHEN raw.seconds > @p3
-    THEN @p3 ELSE raw.seconds END AS seconds) AS capped
-CROSS APPLY (SELECT CAST(FLOOR(capped.seconds) AS INT) AS whole_s,
-    CAST(ROUND((capped.seconds - FLOOR(capped.seconds)) * 1000, 0) AS INT) AS ms) AS b
-WHERE r.id = @p7 AND r.status = N'running' AND r.claimed_by = @p8;`,
+-- backoff(n) = min(max, base * 2^(n-1)), worked out from the run's
+-- attempt count, read first under UPDLOCK; the update is fenced on that
+-- count too, so it writes the backoff of the attempt it read. (Worked out
+-- in the UPDATE from CROSS APPLYs instead, it would not run on Babelfish,
+-- which refuses an UPDATE ... OUTPUT whose SET reads another FROM entry.)
+SET NOCOUNT ON;
+DECLARE @at DATETIME2 = COALESCE(CAST(@p2 AS DATETIME2), SYSUTCDATETIME());
+DECLARE @attempts INT, @max_attempts INT, @retry BIT, @backoff FLOAT;
+DECLARE @failed TABLE (
+    status        NVARCHAR(20) NOT NULL,
+    attempt_count INT          NOT NULL,
+    max_attempts  INT          NOT NULL,
+    available_at  DATETIME2    NOT NULL
+);
+SELECT @attempts = r.attempt_count, @max_attempts = r.max_attempts
+FROM runs AS r WITH (UPDLOCK, ROWLOCK)
+WHERE r.id = @p7 AND r.status = N'running' AND r.claimed_by = @p8;
+IF @attempts IS NOT NULL
+BEGIN
+    SET @retry = CASE WHEN @p1 = 1 AND @attempts < @max_attempts THEN 1 ELSE 0 END;
+    SET @backoff = @p4 * POWER(CAST(2 AS FLOAT),
+        CASE WHEN @attempts < 1 THEN 0 WHEN @attempts > 31 THEN 30 ELSE @attempts - 1 END);
+    IF @backoff > @p3
+        SET @backoff = @p3;
+    UPDATE runs
+    SET status = CASE WHEN @retry = 1 THEN N'queued' ELSE N'failed' END,
+        available_at = CASE WHEN @retry = 1
+            THEN DATEADD(MILLISECOND, CAST(ROUND((@backoff - FLOOR(@backoff)) * 1000, 0) AS INT),
+                 DATEADD(SECOND, CAST(FLOOR(@backoff) AS INT), @at))
+            ELSE available_at END,
+        completed_at = CASE WHEN @retry = 1 THEN NULL ELSE @at END,
+        claimed_by = CASE WHEN @retry = 1 THEN NULL ELSE claimed_by END,
+        exit_code = @p5,
+        error_message = @p6,
+        claim_expires_at = NULL
+    OUTPUT inserted.status, inserted.attempt_count, inserted.max_attempts, inserted.available_at
+    INTO @failed
+    WHERE id = @p7 AND status = N'running' AND claimed_by = @p8 AND attempt_count = @attempts;
+END;
+SET NOCOUNT OFF;
+SELECT status, attempt_count, max_attempts, available_at FROM @failed;`,
 	},
-	// sql/queries/mssql/runs.sql:137
+	// sql/queries/mssql/runs.sql:223
 	failRunsOfFailedEnvironments: {
 		name:   "FailRunsOfFailedEnvironments",
 		params: []string{"now"},
@@ -492,26 +639,41 @@ WHERE r.id = @p7 AND r.status = N'running' AND r.claimed_by = @p8;`,
 -- Driven from the failed environments: each is one range seek of
 -- ix_runs_status_key on (queued, its key, created_at <= the failure), so the
 -- statement reads the runs it fails and nothing of the rest of the queue.
-WITH doomed AS (
-    SELECT TOP (500) r.*, e.error_message AS build_error
-    FROM environments AS e
-    JOIN runs AS r WITH (UPDLOCK, READPAST, ROWLOCK, READCOMMITTEDLOCK)
-      ON r.status = N'queued'
-     AND r.workspace_id = e.workspace_id
-     AND r.configuration_id = e.configuration_id
-     AND r.engine_spec = e.engine_spec
-     AND r.deps_digest = e.deps_digest
-     AND r.created_at <= e.updated_at
-    WHERE e.status = N'failed'
-    ORDER BY r.created_at
-)
-UPDATE doomed
+SET NOCOUNT ON;
+DECLARE @at DATETIME2 = COALESCE(CAST(@p1 AS DATETIME2), SYSUTCDATETIME());
+DECLARE @doomed TABLE (
+    id          NVARCHAR(36)  NOT NULL PRIMARY KEY,
+    build_error NVARCHAR(MAX) NULL
+);
+DECLARE @failed TABLE (
+    id            NVARCHAR(36)  NOT NULL,
+    workspace_id  NVARCHAR(36)  NOT NULL,
+    error_message NVARCHAR(MAX) NULL
+);
+INSERT INTO @doomed (id, build_error)
+SELECT TOP (500) r.id, e.error_message
+FROM environments AS e
+JOIN runs AS r WITH (UPDLOCK, READPAST, ROWLOCK, READCOMMITTEDLOCK)
+  ON r.status = N'queued'
+ AND r.workspace_id = e.workspace_id
+ AND r.configuration_id = e.configuration_id
+ AND r.engine_spec = e.engine_spec
+ AND r.deps_digest = e.deps_digest
+ AND r.created_at <= e.updated_at
+WHERE e.status = N'failed'
+ORDER BY r.created_at;
+UPDATE runs
 SET status = N'failed',
-    completed_at = COALESCE(CAST(@p1 AS DATETIME2), SYSUTCDATETIME()),
-    error_message = N'environment build failed: ' + COALESCE(build_error, N'unknown error')
-OUTPUT inserted.id, inserted.workspace_id, inserted.error_message;`,
+    completed_at = @at,
+    error_message = N'environment build failed: '
+        + COALESCE((SELECT d.build_error FROM @doomed AS d WHERE d.id = runs.id), N'unknown error')
+OUTPUT inserted.id, inserted.workspace_id, inserted.error_message INTO @failed
+WHERE id IN (SELECT d.id FROM @doomed AS d)
+  AND status = N'queued';
+SET NOCOUNT OFF;
+SELECT id, workspace_id, error_message FROM @failed;`,
 	},
-	// sql/queries/mssql/runs.sql:187
+	// sql/queries/mssql/runs.sql:299
 	getDocument: {
 		name:   "GetDocument",
 		params: []string{"id", "workspace_id"},
@@ -520,7 +682,7 @@ SELECT id, workspace_id, original_filename, stored_uri, version, deleted_at
 FROM documents
 WHERE id = @p1 AND workspace_id = @p2;`,
 	},
-	// sql/queries/mssql/environments.sql:243
+	// sql/queries/mssql/environments.sql:307
 	getEnvironment: {
 		name:   "GetEnvironment",
 		params: []string{"id"},
@@ -532,7 +694,7 @@ SELECT id, workspace_id, configuration_id, engine_spec, deps_digest, status,
 FROM environments
 WHERE id = @p1;`,
 	},
-	// sql/queries/mssql/runs.sql:179
+	// sql/queries/mssql/runs.sql:291
 	getRun: {
 		name:   "GetRun",
 		params: []string{"id"},
@@ -560,7 +722,7 @@ SELECT run_id, evaluation_outcome,
 FROM run_metrics
 WHERE run_id = @p1;`,
 	},
-	// sql/queries/mssql/environments.sql:157
+	// sql/queries/mssql/environments.sql:186
 	heartbeatEnvironment: {
 		name:   "HeartbeatEnvironment",
 		params: []string{"now", "lease_seconds", "id", "worker_id"},
@@ -571,7 +733,7 @@ SET claim_expires_at = DATEADD(MILLISECOND, CAST(ROUND((@p2 - FLOOR(@p2)) * 1000
                 COALESCE(CAST(@p1 AS DATETIME2), SYSUTCDATETIME())))
 WHERE id = @p3 AND status = N'building' AND claimed_by = @p4;`,
 	},
-	// sql/queries/mssql/runs.sql:47
+	// sql/queries/mssql/runs.sql:97
 	heartbeatRun: {
 		name:   "HeartbeatRun",
 		params: []string{"now", "lease_seconds", "id", "worker_id"},
@@ -763,7 +925,7 @@ FROM runs
 WHERE status = N'running'
 ORDER BY claim_expires_at;`,
 	},
-	// sql/queries/mssql/environments.sql:164
+	// sql/queries/mssql/environments.sql:193
 	markEnvironmentReady: {
 		name:   "MarkEnvironmentReady",
 		params: []string{"python_version", "python_interpreter", "engine_version", "now", "id", "worker_id"},
@@ -811,7 +973,7 @@ SELECT
                 AND e.status = N'failed'
           )) AS t) AS has_queued_run;`,
 	},
-	// sql/queries/mssql/environments.sql:197
+	// sql/queries/mssql/environments.sql:241
 	releaseEnvironment: {
 		name:   "ReleaseEnvironment",
 		params: []string{"now", "id", "worker_id"},
@@ -832,7 +994,7 @@ WHERE id = @p2 AND status = N'building' AND claimed_by = @p3;`,
 		text: `-- name: ReleaseMigrationLock :exec
 EXEC sp_releaseapplock @Resource = N'ade-worker:migrate', @LockOwner = N'Session';`,
 	},
-	// sql/queries/mssql/runs.sql:88
+	// sql/queries/mssql/runs.sql:157
 	releaseRun: {
 		name:   "ReleaseRun",
 		params: []string{"now", "id", "worker_id"},
@@ -845,7 +1007,7 @@ SET status = N'queued',
     available_at = COALESCE(CAST(@p1 AS DATETIME2), SYSUTCDATETIME())
 WHERE id = @p2 AND status = N'running' AND claimed_by = @p3;`,
 	},
-	// sql/queries/mssql/environments.sql:234
+	// sql/queries/mssql/environments.sql:298
 	requeueEnvironment: {
 		name:   "RequeueEnvironment",
 		params: []string{"error_message", "now", "id"},
@@ -925,19 +1087,29 @@ IF @@ROWCOUNT = 0
             COALESCE(CAST(@p3 AS DATETIME2), SYSUTCDATETIME()));
 COMMIT TRANSACTION;`,
 	},
-	// sql/queries/mssql/environments.sql:224
+	// sql/queries/mssql/environments.sql:278
 	useEnvironment: {
 		name:   "UseEnvironment",
 		params: []string{"now", "workspace_id", "configuration_id", "engine_spec", "deps_digest"},
 		text: `-- name: UseEnvironment :one
+SET NOCOUNT ON;
+DECLARE @used TABLE (
+    id                 NVARCHAR(36)   NOT NULL,
+    python_interpreter NVARCHAR(1000) NULL,
+    python_version     NVARCHAR(100)  NULL,
+    engine_version     NVARCHAR(100)  NULL
+);
 UPDATE environments
 SET last_used_at = COALESCE(CAST(@p1 AS DATETIME2), SYSUTCDATETIME())
 OUTPUT inserted.id, inserted.python_interpreter, inserted.python_version, inserted.engine_version
+INTO @used
 WHERE workspace_id = @p2
   AND configuration_id = @p3
   AND engine_spec = @p4
   AND deps_digest = @p5
-  AND status = N'ready';`,
+  AND status = N'ready';
+SET NOCOUNT OFF;
+SELECT id, python_interpreter, python_version, engine_version FROM @used;`,
 	},
 }
 

@@ -131,47 +131,56 @@ func TestTSQLNamesAreNotReservedWords(t *testing.T) {
 	}
 }
 
-// A statement with OUTPUT but no INTO may not change a table that has an
-// enabled trigger (error 334). The twins that return rows with OUTPUT
-// must stay off the tables the migrations put triggers on.
-func TestOutputTwinsAvoidTablesWithTriggers(t *testing.T) {
-	twinUnits, migrationUnits := tsqlUnits(t)
-	triggered := map[string]bool{}
-	for _, u := range migrationUnits {
-		walk(ast(t, u), func(n map[string]any) {
-			if n["$type"] == "TriggerObject" {
-				triggered[strings.ToLower(baseName(n["Name"]))] = true
-			}
-		})
-	}
-	if !triggered["documents"] {
-		t.Fatalf("found triggers on %v; the migrations put two on documents", triggered)
-	}
-	outputs := 0
+// Every OUTPUT goes INTO a table variable, which the twin then SELECTs. A
+// bare OUTPUT (rows straight to the client) is refused, error 334, on a
+// table with an enabled trigger, and the ADE API or an operator may add
+// one to runs or environments at any time.
+func TestOutputAlwaysGoesIntoATableVariable(t *testing.T) {
+	twinUnits, _ := tsqlUnits(t)
+	into := 0
 	for _, u := range twinUnits {
-		root := ast(t, u)
-		hasOutput := false
-		var tables []string
-		walk(root, func(n map[string]any) {
+		walk(ast(t, u), func(n map[string]any) {
 			switch n["$type"] {
 			case "OutputClause":
-				hasOutput = true
-			case "NamedTableReference":
-				tables = append(tables, strings.ToLower(baseName(n["SchemaObject"])))
+				line, _ := n["StartLine"].(float64)
+				t.Errorf("%s:%d (%s): OUTPUT without INTO; write OUTPUT ... INTO a table variable and SELECT from it", u.file, u.line+int(line)-1, u.where)
+			case "OutputIntoClause":
+				into++
+				if table, _ := n["IntoTable"].(map[string]any); table["$type"] != "VariableTableReference" {
+					t.Errorf("%s: OUTPUT INTO %v; want a table variable", u.where, table["$type"])
+				}
 			}
 		})
-		if !hasOutput {
+	}
+	if into == 0 {
+		t.Fatal("no twin uses OUTPUT INTO; the claims should")
+	}
+}
+
+// A twin that turns NOCOUNT on turns it off again, after the last SET
+// NOCOUNT ON: Babelfish keeps the setting on the connection after the
+// batch, and every later :execrows on that connection would count 0 rows.
+func TestNoCountIsTurnedOffAgain(t *testing.T) {
+	twinUnits, _ := tsqlUnits(t)
+	setters := 0
+	for _, u := range twinUnits {
+		var states []string
+		walk(ast(t, u), func(n map[string]any) {
+			if n["$type"] == "PredicateSetStatement" && n["Options"] == "NoCount" {
+				on, _ := n["IsOn"].(bool)
+				states = append(states, fmt.Sprint(on))
+			}
+		})
+		if len(states) == 0 {
 			continue
 		}
-		outputs++
-		for _, name := range tables {
-			if triggered[name] {
-				t.Errorf("%s: uses OUTPUT without INTO and touches %s, which has a trigger", u.where, name)
-			}
+		setters++
+		if states[len(states)-1] != "false" {
+			t.Errorf("%s: SET NOCOUNT ON is not followed by SET NOCOUNT OFF", u.where)
 		}
 	}
-	if outputs == 0 {
-		t.Fatal("no twin uses OUTPUT; the claims should")
+	if setters == 0 {
+		t.Fatal("no twin sets NOCOUNT; the batched claims and sweeps do")
 	}
 }
 

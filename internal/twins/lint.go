@@ -15,24 +15,28 @@ import (
 // read committed snapshot is on (as on Azure SQL).
 var claimHints = []string{"UpdLock", "ReadPast", "Rowlock", "ReadCommittedLock"}
 
-// CheckClaim checks the shape the design asks of a claim: one statement that
-// picks a row with all four claimHints on one table, in a stated order (ORDER
-// BY), and returns what it claimed with OUTPUT.
+// CheckClaim checks the shape the design asks of a claim: it picks a row with
+// all four claimHints on one table, in a stated order (ORDER BY), and records
+// what it claimed with OUTPUT ... INTO a table variable in the statement that
+// claims it. A bare OUTPUT (without INTO) is refused: SQL Server rejects it
+// (error 334) once the table has a trigger.
 func CheckClaim(ctx context.Context, t Twin) error {
 	root, err := parseTSQL(ctx, t.Text)
 	if err != nil {
 		return &Error{File: t.File, Line: t.BodyLine, Query: t.Name, Msg: fmt.Sprintf("does not parse as T-SQL: %v", err)}
 	}
 	var (
-		hinted, ordered, output bool
-		missing                 []string
+		hinted, ordered, outputInto, bareOutput bool
+		missing                                 []string
 	)
 	visit(root, func(n, _ node, _ string) bool {
 		switch {
 		case typeOf(n) == "OrderByClause":
 			ordered = true
+		case typeOf(n) == "OutputIntoClause":
+			outputInto = outputInto || typeOf(child(n, "IntoTable")) == "VariableTableReference"
 		case typeOf(n) == "OutputClause":
-			output = true
+			bareOutput = true
 		}
 		hints := children(n, "TableHints")
 		if len(hints) == 0 {
@@ -66,8 +70,10 @@ func CheckClaim(ctx context.Context, t Twin) error {
 	if !ordered {
 		problems = append(problems, "has no ORDER BY (a claim takes the oldest row, not any row)")
 	}
-	if !output {
-		problems = append(problems, "has no OUTPUT clause (a claim returns what it claimed in the same statement)")
+	if bareOutput {
+		problems = append(problems, "uses OUTPUT without INTO (refused, error 334, on a table with a trigger): write OUTPUT ... INTO a table variable and SELECT from it")
+	} else if !outputInto {
+		problems = append(problems, "has no OUTPUT ... INTO a table variable (a claim records what it claimed in the statement that claims it)")
 	}
 	if len(problems) == 0 {
 		return nil

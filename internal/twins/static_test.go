@@ -97,7 +97,7 @@ func TestRepoTwinsBind(t *testing.T) {
 }
 
 // TestRepoClaims checks every query named Claim*: the four claim hints on
-// one table, ORDER BY and OUTPUT.
+// one table, ORDER BY, and OUTPUT INTO a table variable.
 func TestRepoClaims(t *testing.T) {
 	inRepo(t, repoTwins)
 	claims := 0

@@ -135,24 +135,53 @@ JOIN @retry AS x ON x.id = e.id
 WHERE e.status = N'failed';
 
 -- name: ClaimEnvironment :one
-WITH next AS (
-    SELECT TOP (1) *
-    FROM environments WITH (UPDLOCK, READPAST, ROWLOCK, READCOMMITTEDLOCK)
-    WHERE status = N'queued'
-      AND available_at <= COALESCE(CAST(@now AS DATETIME2), SYSUTCDATETIME())
-    ORDER BY available_at, created_at
-)
-UPDATE next
-SET status = N'building',
-    claimed_by = @worker_id,
-    claim_expires_at = DATEADD(MILLISECOND, CAST(ROUND((@lease_seconds - FLOOR(@lease_seconds)) * 1000, 0) AS INT),
-        DATEADD(SECOND, CAST(FLOOR(@lease_seconds) AS INT),
-                COALESCE(CAST(@now AS DATETIME2), SYSUTCDATETIME()))),
-    attempt_count = attempt_count + 1,
-    error_message = NULL,
-    updated_at = COALESCE(CAST(@now AS DATETIME2), SYSUTCDATETIME())
-OUTPUT inserted.id, inserted.workspace_id, inserted.configuration_id, inserted.engine_spec,
-       inserted.deps_digest, inserted.attempt_count, inserted.claim_expires_at;
+-- Built as ClaimRun is: the candidate is picked by a locking read that
+-- skips rows other claims hold, then taken by an UPDATE under UPDLOCK and
+-- READPAST that checks it again; a candidate taken in between is skipped
+-- and the next one tried.
+SET NOCOUNT ON;
+DECLARE @at DATETIME2 = COALESCE(CAST(@now AS DATETIME2), SYSUTCDATETIME());
+DECLARE @candidate NVARCHAR(36), @tries INT = 0;
+DECLARE @claimed TABLE (
+    id               NVARCHAR(36)  NOT NULL,
+    workspace_id     NVARCHAR(36)  NOT NULL,
+    configuration_id NVARCHAR(36)  NOT NULL,
+    engine_spec      NVARCHAR(400) NOT NULL,
+    deps_digest      NVARCHAR(200) NOT NULL,
+    attempt_count    INT           NOT NULL,
+    claim_expires_at DATETIME2     NULL
+);
+WHILE @tries < 4
+BEGIN
+    SET @tries = @tries + 1;
+    SET @candidate = NULL;
+    SELECT TOP (1) @candidate = e.id
+    FROM environments AS e WITH (READPAST, ROWLOCK, READCOMMITTEDLOCK)
+    WHERE e.status = N'queued'
+      AND e.available_at <= @at
+    ORDER BY e.available_at, e.created_at;
+    IF @candidate IS NULL
+        BREAK;
+    UPDATE environments WITH (UPDLOCK, READPAST, ROWLOCK, READCOMMITTEDLOCK)
+    SET status = N'building',
+        claimed_by = @worker_id,
+        claim_expires_at = DATEADD(MILLISECOND, CAST(ROUND((@lease_seconds - FLOOR(@lease_seconds)) * 1000, 0) AS INT),
+            DATEADD(SECOND, CAST(FLOOR(@lease_seconds) AS INT), @at)),
+        attempt_count = attempt_count + 1,
+        error_message = NULL,
+        updated_at = @at
+    OUTPUT inserted.id, inserted.workspace_id, inserted.configuration_id, inserted.engine_spec,
+           inserted.deps_digest, inserted.attempt_count, inserted.claim_expires_at
+    INTO @claimed
+    WHERE id = @candidate
+      AND status = N'queued'
+      AND available_at <= @at;
+    IF @@ROWCOUNT > 0
+        BREAK;
+END;
+SET NOCOUNT OFF;
+SELECT id, workspace_id, configuration_id, engine_spec, deps_digest, attempt_count, claim_expires_at
+FROM @claimed;
 
 -- name: HeartbeatEnvironment :execrows
 UPDATE environments
@@ -173,26 +202,41 @@ SET status = N'ready',
 WHERE id = @id AND status = N'building' AND claimed_by = @worker_id;
 
 -- name: FailEnvironmentBuild :one
--- backoff(n) = min(max, base * 2^(n-1)), computed once in the APPLYs below.
-UPDATE e
-SET status = CASE WHEN d.retry = 1 THEN N'queued' ELSE N'failed' END,
-    available_at = CASE WHEN d.retry = 1
-        THEN DATEADD(MILLISECOND, b.ms, DATEADD(SECOND, b.whole_s, c.now)) ELSE e.available_at END,
-    error_message = @error_message,
-    claimed_by = NULL,
-    claim_expires_at = NULL,
-    updated_at = c.now
-OUTPUT inserted.status, inserted.attempt_count, inserted.available_at
-FROM environments AS e
-CROSS APPLY (SELECT COALESCE(CAST(@now AS DATETIME2), SYSUTCDATETIME()) AS now) AS c
-CROSS APPLY (SELECT CASE WHEN e.attempt_count < @max_attempts THEN 1 ELSE 0 END AS retry) AS d
-CROSS APPLY (SELECT @backoff_base_seconds * POWER(CAST(2 AS FLOAT),
-    CASE WHEN e.attempt_count < 1 THEN 0 WHEN e.attempt_count > 31 THEN 30 ELSE e.attempt_count - 1 END) AS seconds) AS raw
-CROSS APPLY (SELECT CASE WHEN raw.seconds > @backoff_max_seconds
-    THEN @backoff_max_seconds ELSE raw.seconds END AS seconds) AS capped
-CROSS APPLY (SELECT CAST(FLOOR(capped.seconds) AS INT) AS whole_s,
-    CAST(ROUND((capped.seconds - FLOOR(capped.seconds)) * 1000, 0) AS INT) AS ms) AS b
+-- backoff(n) = min(max, base * 2^(n-1)), worked out from the attempt count
+-- read first under UPDLOCK, as in FailRun.
+SET NOCOUNT ON;
+DECLARE @at DATETIME2 = COALESCE(CAST(@now AS DATETIME2), SYSUTCDATETIME());
+DECLARE @attempts INT, @retry BIT, @backoff FLOAT;
+DECLARE @failed TABLE (
+    status        NVARCHAR(20) NOT NULL,
+    attempt_count INT          NOT NULL,
+    available_at  DATETIME2    NOT NULL
+);
+SELECT @attempts = e.attempt_count
+FROM environments AS e WITH (UPDLOCK, ROWLOCK)
 WHERE e.id = @id AND e.status = N'building' AND e.claimed_by = @worker_id;
+IF @attempts IS NOT NULL
+BEGIN
+    SET @retry = CASE WHEN @attempts < @max_attempts THEN 1 ELSE 0 END;
+    SET @backoff = @backoff_base_seconds * POWER(CAST(2 AS FLOAT),
+        CASE WHEN @attempts < 1 THEN 0 WHEN @attempts > 31 THEN 30 ELSE @attempts - 1 END);
+    IF @backoff > @backoff_max_seconds
+        SET @backoff = @backoff_max_seconds;
+    UPDATE environments
+    SET status = CASE WHEN @retry = 1 THEN N'queued' ELSE N'failed' END,
+        available_at = CASE WHEN @retry = 1
+            THEN DATEADD(MILLISECOND, CAST(ROUND((@backoff - FLOOR(@backoff)) * 1000, 0) AS INT),
+                 DATEADD(SECOND, CAST(FLOOR(@backoff) AS INT), @at))
+            ELSE available_at END,
+        error_message = @error_message,
+        claimed_by = NULL,
+        claim_expires_at = NULL,
+        updated_at = @at
+    OUTPUT inserted.status, inserted.attempt_count, inserted.available_at INTO @failed
+    WHERE id = @id AND status = N'building' AND claimed_by = @worker_id AND attempt_count = @attempts;
+END;
+SET NOCOUNT OFF;
+SELECT status, attempt_count, available_at FROM @failed;
 
 -- name: ReleaseEnvironment :execrows
 UPDATE environments
@@ -205,31 +249,51 @@ SET status = N'queued',
 WHERE id = @id AND status = N'building' AND claimed_by = @worker_id;
 
 -- name: ExpireEnvironmentLeases :many
-WITH expired AS (
-    SELECT TOP (500) *
-    FROM environments WITH (UPDLOCK, READPAST, ROWLOCK, READCOMMITTEDLOCK)
-    WHERE status = N'building'
-      AND claim_expires_at < COALESCE(CAST(@now AS DATETIME2), SYSUTCDATETIME())
-    ORDER BY claim_expires_at
-)
-UPDATE expired
+SET NOCOUNT ON;
+DECLARE @at DATETIME2 = COALESCE(CAST(@now AS DATETIME2), SYSUTCDATETIME());
+DECLARE @expired TABLE (id NVARCHAR(36) NOT NULL PRIMARY KEY);
+DECLARE @requeued TABLE (
+    id           NVARCHAR(36) NOT NULL,
+    workspace_id NVARCHAR(36) NOT NULL
+);
+INSERT INTO @expired (id)
+SELECT TOP (500) e.id
+FROM environments AS e WITH (UPDLOCK, READPAST, ROWLOCK, READCOMMITTEDLOCK)
+WHERE e.status = N'building'
+  AND e.claim_expires_at < @at
+ORDER BY e.claim_expires_at;
+UPDATE environments
 SET status = N'queued',
     claimed_by = NULL,
     claim_expires_at = NULL,
     error_message = N'lease expired',
-    available_at = COALESCE(CAST(@now AS DATETIME2), SYSUTCDATETIME()),
-    updated_at = COALESCE(CAST(@now AS DATETIME2), SYSUTCDATETIME())
-OUTPUT inserted.id, inserted.workspace_id;
+    available_at = @at,
+    updated_at = @at
+OUTPUT inserted.id, inserted.workspace_id INTO @requeued
+WHERE id IN (SELECT x.id FROM @expired AS x)
+  AND status = N'building' AND claim_expires_at < @at;
+SET NOCOUNT OFF;
+SELECT id, workspace_id FROM @requeued;
 
 -- name: UseEnvironment :one
+SET NOCOUNT ON;
+DECLARE @used TABLE (
+    id                 NVARCHAR(36)   NOT NULL,
+    python_interpreter NVARCHAR(1000) NULL,
+    python_version     NVARCHAR(100)  NULL,
+    engine_version     NVARCHAR(100)  NULL
+);
 UPDATE environments
 SET last_used_at = COALESCE(CAST(@now AS DATETIME2), SYSUTCDATETIME())
 OUTPUT inserted.id, inserted.python_interpreter, inserted.python_version, inserted.engine_version
+INTO @used
 WHERE workspace_id = @workspace_id
   AND configuration_id = @configuration_id
   AND engine_spec = @engine_spec
   AND deps_digest = @deps_digest
   AND status = N'ready';
+SET NOCOUNT OFF;
+SELECT id, python_interpreter, python_version, engine_version FROM @used;
 
 -- name: RequeueEnvironment :execrows
 UPDATE environments
