@@ -157,6 +157,47 @@ func TestOutputAlwaysGoesIntoATableVariable(t *testing.T) {
 	}
 }
 
+// A claim picks its candidate with a locking read that skips held rows
+// (READPAST, READCOMMITTEDLOCK) but takes no UPDLOCK: under UPDLOCK every
+// queued row the seek walks past and the EXISTS then rejects (a run whose
+// environment is not ready) stays locked until the claim's transaction
+// ends. The UPDATE takes the lock, on the one row it claims.
+func TestClaimsPickTheirCandidateWithoutUpdLock(t *testing.T) {
+	twinUnits, _ := tsqlUnits(t)
+	claims := 0
+	for _, u := range twinUnits {
+		if !strings.Contains(u.where, ": Claim") {
+			continue
+		}
+		claims++
+		picks := 0
+		walk(ast(t, u), func(n map[string]any) {
+			if n["$type"] != "QuerySpecification" || n["OrderByClause"] == nil {
+				return
+			}
+			picks++
+			walk(n["FromClause"], func(ref map[string]any) {
+				hints := map[string]bool{}
+				for _, h := range list(ref["TableHints"]) {
+					hints[fmt.Sprint(h["HintKind"])] = true
+				}
+				if ref["$type"] != "NamedTableReference" || len(hints) == 0 {
+					return
+				}
+				if hints["UpdLock"] || !hints["ReadPast"] || !hints["ReadCommittedLock"] {
+					t.Errorf("%s: the candidate is read WITH %v; want READPAST and READCOMMITTEDLOCK without UPDLOCK", u.where, hints)
+				}
+			})
+		})
+		if picks != 1 {
+			t.Errorf("%s: %d ordered reads; want one, the candidate's", u.where, picks)
+		}
+	}
+	if claims < 2 {
+		t.Fatalf("found %d claims; ClaimRun and ClaimEnvironment are two", claims)
+	}
+}
+
 // A twin that turns NOCOUNT on turns it off again, after the last SET
 // NOCOUNT ON: Babelfish keeps the setting on the connection after the
 // batch, and every later :execrows on that connection would count 0 rows.
