@@ -350,19 +350,28 @@ SET status = 'queued',
     error_message = ?1,
     available_at = strftime('%Y-%m-%d %H:%M:%f000', COALESCE(?2, 'now')),
     updated_at = strftime('%Y-%m-%d %H:%M:%f000', COALESCE(?2, 'now'))
-WHERE id = ?3 AND status = 'ready'
+WHERE id = ?3 AND status = 'ready' AND updated_at = ?4
 `
 
 type RequeueEnvironmentParams struct {
-	ErrorMessage sql.NullString
-	Now          interface{}
-	ID           string
+	ErrorMessage  sql.NullString
+	Now           interface{}
+	ID            string
+	SeenUpdatedAt dbtime.Time
 }
 
 // A ready environment whose interpreter vanished from disk is rebuilt once:
-// only the first run to notice moves it, the status fence stops the rest.
+// only the first run to notice moves it. The fence is the environment as
+// the run saw it when it was claimed (its updated_at, which every build
+// moves): a later run releasing after the rebuild finds it ready again
+// but not the one it saw, and leaves it alone.
 func (q *Queries) RequeueEnvironment(ctx context.Context, arg RequeueEnvironmentParams) (int64, error) {
-	result, err := q.db.ExecContext(ctx, requeueEnvironment, arg.ErrorMessage, arg.Now, arg.ID)
+	result, err := q.db.ExecContext(ctx, requeueEnvironment,
+		arg.ErrorMessage,
+		arg.Now,
+		arg.ID,
+		arg.SeenUpdatedAt,
+	)
 	if err != nil {
 		return 0, err
 	}
@@ -408,7 +417,7 @@ WHERE workspace_id = ?2
   AND engine_spec = ?4
   AND deps_digest = ?5
   AND status = 'ready'
-RETURNING id, python_interpreter, python_version, engine_version
+RETURNING id, python_interpreter, python_version, engine_version, updated_at
 `
 
 type UseEnvironmentParams struct {
@@ -424,6 +433,7 @@ type UseEnvironmentRow struct {
 	PythonInterpreter sql.NullString
 	PythonVersion     sql.NullString
 	EngineVersion     sql.NullString
+	UpdatedAt         dbtime.Time
 }
 
 // The ready environment of a claimed run's key; marks it used for GC.
@@ -441,6 +451,7 @@ func (q *Queries) UseEnvironment(ctx context.Context, arg UseEnvironmentParams) 
 		&i.PythonInterpreter,
 		&i.PythonVersion,
 		&i.EngineVersion,
+		&i.UpdatedAt,
 	)
 	return i, err
 }

@@ -682,7 +682,7 @@ SELECT id, workspace_id, original_filename, stored_uri, version, deleted_at
 FROM documents
 WHERE id = @p1 AND workspace_id = @p2;`,
 	},
-	// sql/queries/mssql/environments.sql:307
+	// sql/queries/mssql/environments.sql:312
 	getEnvironment: {
 		name:   "GetEnvironment",
 		params: []string{"id"},
@@ -1007,18 +1007,21 @@ SET status = N'queued',
     available_at = COALESCE(CAST(@p1 AS DATETIME2), SYSUTCDATETIME())
 WHERE id = @p2 AND status = N'running' AND claimed_by = @p3;`,
 	},
-	// sql/queries/mssql/environments.sql:298
+	// sql/queries/mssql/environments.sql:300
 	requeueEnvironment: {
 		name:   "RequeueEnvironment",
-		params: []string{"error_message", "now", "id"},
+		params: []string{"error_message", "now", "id", "seen_updated_at"},
 		text: `-- name: RequeueEnvironment :execrows
+-- Fenced on the environment as the run saw it (see the SQLite twin). The
+-- run read updated_at with all seven decimals, and the store sends it back
+-- as DATETIME2 with all seven.
 UPDATE environments
 SET status = N'queued',
     attempt_count = 0,
     error_message = @p1,
     available_at = COALESCE(CAST(@p2 AS DATETIME2), SYSUTCDATETIME()),
     updated_at = COALESCE(CAST(@p2 AS DATETIME2), SYSUTCDATETIME())
-WHERE id = @p3 AND status = N'ready';`,
+WHERE id = @p3 AND status = N'ready' AND updated_at = CAST(@p4 AS DATETIME2);`,
 	},
 	// sql/queries/mssql/environments.sql:108
 	retryFailedEnvironments: {
@@ -1097,11 +1100,13 @@ DECLARE @used TABLE (
     id                 NVARCHAR(36)   NOT NULL,
     python_interpreter NVARCHAR(1000) NULL,
     python_version     NVARCHAR(100)  NULL,
-    engine_version     NVARCHAR(100)  NULL
+    engine_version     NVARCHAR(100)  NULL,
+    updated_at         DATETIME2      NOT NULL
 );
 UPDATE environments
 SET last_used_at = COALESCE(CAST(@p1 AS DATETIME2), SYSUTCDATETIME())
-OUTPUT inserted.id, inserted.python_interpreter, inserted.python_version, inserted.engine_version
+OUTPUT inserted.id, inserted.python_interpreter, inserted.python_version, inserted.engine_version,
+       inserted.updated_at
 INTO @used
 WHERE workspace_id = @p2
   AND configuration_id = @p3
@@ -1109,7 +1114,7 @@ WHERE workspace_id = @p2
   AND deps_digest = @p5
   AND status = N'ready';
 SET NOCOUNT OFF;
-SELECT id, python_interpreter, python_version, engine_version FROM @used;`,
+SELECT id, python_interpreter, python_version, engine_version, updated_at FROM @used;`,
 	},
 }
 

@@ -55,7 +55,10 @@ func (w *Worker) releaseRun(actx context.Context, run claimedRun, out runOutcome
 		if err != nil || n == 0 || !out.requeueEnv {
 			return n, err
 		}
-		if _, err := q.RequeueEnvironment(actx, db.RequeueEnvironmentParams{ErrorMessage: nullStr(out.err), Now: nowParam, ID: run.env.ID}); err != nil {
+		// Fenced on the environment as this run saw it: a run releasing
+		// after another run's requeue and the rebuild leaves it alone.
+		if _, err := q.RequeueEnvironment(actx, db.RequeueEnvironmentParams{ErrorMessage: nullStr(out.err), Now: nowParam,
+			ID: run.env.ID, SeenUpdatedAt: run.env.UpdatedAt}); err != nil {
 			return 0, err
 		}
 		return n, nil

@@ -21,6 +21,10 @@ func TestFreeTextKeepsOneCachedPlan(t *testing.T) {
 	ctx := context.Background()
 	enqueue(t, s, "r1", keyA, 3, 0)
 	envs := readyEnvs(t, s, 0)
+	seen, err := s.Queries().GetEnvironment(ctx, envs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	const name = "-- name: RequeueEnvironment :execrows"
 	pos := slices.Index(db.MSSQLParams()["RequeueEnvironment"], "error_message")
@@ -29,7 +33,7 @@ func TestFreeTextKeepsOneCachedPlan(t *testing.T) {
 	}
 	for _, n := range []int{7, 71, 713} {
 		msg := fmt.Sprintf("environment interpreter missing: %s", strings.Repeat("x", n))
-		if _, err := s.Queries().RequeueEnvironment(ctx, requeueParams(envs[0], msg)); err != nil {
+		if _, err := s.Queries().RequeueEnvironment(ctx, db.RequeueEnvironmentParams{ID: seen.ID, SeenUpdatedAt: seen.UpdatedAt, ErrorMessage: ns(msg)}); err != nil {
 			t.Fatalf("requeue with a %d-character message: %v", len(msg), err)
 		}
 	}
@@ -55,9 +59,4 @@ func TestFreeTextKeepsOneCachedPlan(t *testing.T) {
 	if !slices.Equal(declared, []string{"nvarchar(max)"}) {
 		t.Fatalf("the error message was declared as %v in the cached plans of RequeueEnvironment; want only nvarchar(max)", declared)
 	}
-}
-
-// requeueParams requeues environment id with message msg.
-func requeueParams(id, msg string) db.RequeueEnvironmentParams {
-	return db.RequeueEnvironmentParams{ID: id, ErrorMessage: ns(msg)}
 }

@@ -163,7 +163,12 @@ func TestFailRunsOfFailedEnvironmentsTouchesOnlyItsKey(t *testing.T) {
 		enqueue(t, s, "b-2", keyB, 3, 2*time.Second)
 		// keyA's environment needs a rebuild and then fails for good.
 		envA := environmentID(t, s, keyA)
-		if n, err := q.RequeueEnvironment(ctx, db.RequeueEnvironmentParams{ErrorMessage: ns("interpreter missing"), ID: envA, Now: at(3 * time.Second)}); err != nil || n != 1 {
+		seen, err := q.GetEnvironment(ctx, envA)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, err := q.RequeueEnvironment(ctx, db.RequeueEnvironmentParams{ErrorMessage: ns("interpreter missing"), ID: envA,
+			Now: at(3 * time.Second), SeenUpdatedAt: seen.UpdatedAt}); err != nil || n != 1 {
 			t.Fatalf("RequeueEnvironment = %d, %v", n, err)
 		}
 		env, err := q.ClaimEnvironment(ctx, db.ClaimEnvironmentParams{WorkerID: ns(worker), Now: at(3 * time.Second), LeaseSeconds: 60})

@@ -281,11 +281,13 @@ DECLARE @used TABLE (
     id                 NVARCHAR(36)   NOT NULL,
     python_interpreter NVARCHAR(1000) NULL,
     python_version     NVARCHAR(100)  NULL,
-    engine_version     NVARCHAR(100)  NULL
+    engine_version     NVARCHAR(100)  NULL,
+    updated_at         DATETIME2      NOT NULL
 );
 UPDATE environments
 SET last_used_at = COALESCE(CAST(@now AS DATETIME2), SYSUTCDATETIME())
-OUTPUT inserted.id, inserted.python_interpreter, inserted.python_version, inserted.engine_version
+OUTPUT inserted.id, inserted.python_interpreter, inserted.python_version, inserted.engine_version,
+       inserted.updated_at
 INTO @used
 WHERE workspace_id = @workspace_id
   AND configuration_id = @configuration_id
@@ -293,16 +295,19 @@ WHERE workspace_id = @workspace_id
   AND deps_digest = @deps_digest
   AND status = N'ready';
 SET NOCOUNT OFF;
-SELECT id, python_interpreter, python_version, engine_version FROM @used;
+SELECT id, python_interpreter, python_version, engine_version, updated_at FROM @used;
 
 -- name: RequeueEnvironment :execrows
+-- Fenced on the environment as the run saw it (see the SQLite twin). The
+-- run read updated_at with all seven decimals, and the store sends it back
+-- as DATETIME2 with all seven.
 UPDATE environments
 SET status = N'queued',
     attempt_count = 0,
     error_message = @error_message,
     available_at = COALESCE(CAST(@now AS DATETIME2), SYSUTCDATETIME()),
     updated_at = COALESCE(CAST(@now AS DATETIME2), SYSUTCDATETIME())
-WHERE id = @id AND status = N'ready';
+WHERE id = @id AND status = N'ready' AND updated_at = CAST(@seen_updated_at AS DATETIME2);
 
 -- name: GetEnvironment :one
 SELECT id, workspace_id, configuration_id, engine_spec, deps_digest, status,

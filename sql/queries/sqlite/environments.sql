@@ -163,18 +163,21 @@ WHERE workspace_id = @workspace_id
   AND engine_spec = @engine_spec
   AND deps_digest = @deps_digest
   AND status = 'ready'
-RETURNING id, python_interpreter, python_version, engine_version;
+RETURNING id, python_interpreter, python_version, engine_version, updated_at;
 
 -- name: RequeueEnvironment :execrows
 -- A ready environment whose interpreter vanished from disk is rebuilt once:
--- only the first run to notice moves it, the status fence stops the rest.
+-- only the first run to notice moves it. The fence is the environment as
+-- the run saw it when it was claimed (its updated_at, which every build
+-- moves): a later run releasing after the rebuild finds it ready again
+-- but not the one it saw, and leaves it alone.
 UPDATE environments
 SET status = 'queued',
     attempt_count = 0,
     error_message = @error_message,
     available_at = strftime('%Y-%m-%d %H:%M:%f000', COALESCE(sqlc.narg(now), 'now')),
     updated_at = strftime('%Y-%m-%d %H:%M:%f000', COALESCE(sqlc.narg(now), 'now'))
-WHERE id = @id AND status = 'ready';
+WHERE id = @id AND status = 'ready' AND updated_at = @seen_updated_at;
 
 -- name: GetEnvironment :one
 SELECT id, workspace_id, configuration_id, engine_spec, deps_digest, status,
