@@ -63,9 +63,9 @@ SELECT id, workspace_id, completed_at
 FROM runs
 WHERE completed_at < strftime('%Y-%m-%d %H:%M:%f000',
         COALESCE(?1, 'now'), '-' || CAST(?2 AS REAL) || ' days')
-  AND completed_at >= CAST(?3 AS TEXT)
-  AND (completed_at > CAST(?3 AS TEXT)
-       OR (completed_at = CAST(?3 AS TEXT) AND id > CAST(?4 AS TEXT)))
+  AND completed_at >= ?3
+  AND (completed_at > ?3
+       OR (completed_at = ?3 AND id > CAST(?4 AS TEXT)))
   AND +status IN ('succeeded', 'failed') -- unary +: checked in the index, not a range
 ORDER BY completed_at, id
 LIMIT 500
@@ -74,7 +74,7 @@ LIMIT 500
 type ListExpiredRunArtifactsParams struct {
 	Now              interface{}
 	TtlDays          float64
-	AfterCompletedAt string
+	AfterCompletedAt dbtime.NullTime
 	AfterID          string
 }
 
@@ -90,6 +90,8 @@ type ListExpiredRunArtifactsRow struct {
 // ix_runs_completed_id at the page's start, so a page reads its 500 entries
 // and not every expired run before or after them. (Unary + keeps SQLite from
 // seeking the status list instead, which would sort every expired run.)
+// @after_completed_at is a timestamp (dbtime), so the cursor keeps the
+// instant as the database gave it: on SQL Server, all seven decimals.
 func (q *Queries) ListExpiredRunArtifacts(ctx context.Context, arg ListExpiredRunArtifactsParams) ([]ListExpiredRunArtifactsRow, error) {
 	rows, err := q.db.QueryContext(ctx, listExpiredRunArtifacts,
 		arg.Now,

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ade-dev/ade-worker/gen/db"
+	"github.com/ade-dev/ade-worker/internal/dbtime"
 )
 
 // GCReport is what one garbage collection pass did (or, dry, would do).
@@ -26,7 +27,15 @@ type GCReport struct {
 // removed). Runs complete in completed_at order to within far less than the
 // TTL (days), so no run can expire behind the cursor; one that completes
 // again gets a later completed_at.
-type runCursor struct{ completedAt, id string }
+//
+// completedAt is the instant exactly as the database returned it: on SQL
+// Server a DATETIME2 has seven decimals, and a cursor cut to six would sit
+// before the last row of its page, which every next page would list again,
+// without end.
+type runCursor struct {
+	completedAt dbtime.Time
+	id          string
+}
 
 // gcLoop runs a pass at start and then every GCInterval.
 func (w *Worker) gcLoop(ctx context.Context) {
@@ -110,7 +119,8 @@ func (w *Worker) gc(ctx context.Context, dryRun bool, runs *runCursor) (GCReport
 		removeFailed := false
 		for {
 			page, err := w.st.Queries().ListExpiredRunArtifacts(ctx, db.ListExpiredRunArtifactsParams{
-				Now: nowParam, TtlDays: float64(w.cfg.RunArtifactTTLDays), AfterCompletedAt: after, AfterID: afterID,
+				Now: nowParam, TtlDays: float64(w.cfg.RunArtifactTTLDays),
+				AfterCompletedAt: dbtime.NullTime{Time: after, Valid: true}, AfterID: afterID,
 			})
 			if err != nil {
 				return rep, fmt.Errorf("list expired run folders: %w", err)
@@ -136,7 +146,7 @@ func (w *Worker) gc(ctx context.Context, dryRun bool, runs *runCursor) (GCReport
 				break
 			}
 			last := page[len(page)-1]
-			after, afterID = last.CompletedAt.Time.String(), last.ID
+			after, afterID = last.CompletedAt.Time, last.ID
 		}
 		// A folder that could not be removed is tried again next pass.
 		if !dryRun && !removeFailed {

@@ -744,12 +744,12 @@ func TestGCSelectsOnlyWhatTheRulesAllow(t *testing.T) {
 		}
 
 		// Run artifacts: terminal runs completed before the TTL, paged.
-		page, err := q.ListExpiredRunArtifacts(ctx, db.ListExpiredRunArtifactsParams{Now: at(40 * day), TtlDays: 30, AfterCompletedAt: "", AfterID: ""})
+		page, err := q.ListExpiredRunArtifacts(ctx, db.ListExpiredRunArtifactsParams{Now: at(40 * day), TtlDays: 30, AfterCompletedAt: dbtime.NullTime{Valid: true}, AfterID: ""})
 		if err != nil || len(page) != 2 {
 			t.Fatalf("expired artifacts at day 40 = %+v, %v; want r1 and r2", page, err)
 		}
 		last := page[len(page)-1]
-		page, _ = q.ListExpiredRunArtifacts(ctx, db.ListExpiredRunArtifactsParams{Now: at(40 * day), TtlDays: 30, AfterCompletedAt: last.CompletedAt.Time.String(), AfterID: last.ID})
+		page, _ = q.ListExpiredRunArtifacts(ctx, db.ListExpiredRunArtifactsParams{Now: at(40 * day), TtlDays: 30, AfterCompletedAt: last.CompletedAt, AfterID: last.ID})
 		if len(page) != 0 {
 			t.Fatalf("second page = %+v, want empty", page)
 		}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ade-dev/ade-worker/gen/db"
+	"github.com/ade-dev/ade-worker/internal/dbtime"
 	"github.com/ade-dev/ade-worker/internal/store"
 	"github.com/ade-dev/ade-worker/internal/store/storetest"
 )
@@ -239,7 +240,7 @@ func TestListExpiredRunArtifactsPagesThroughTies(t *testing.T) {
 		day := 24 * time.Hour
 		seen := map[string]bool{}
 		var order []string
-		after, afterID, pages := "", "", 0
+		after, afterID, pages := dbtime.NullTime{Valid: true}, "", 0
 		for {
 			page, err := q.ListExpiredRunArtifacts(ctx, db.ListExpiredRunArtifactsParams{
 				Now: at(40 * day), TtlDays: 30, AfterCompletedAt: after, AfterID: afterID})
@@ -258,7 +259,7 @@ func TestListExpiredRunArtifactsPagesThroughTies(t *testing.T) {
 				order = append(order, r.ID)
 			}
 			last := page[len(page)-1]
-			after, afterID = last.CompletedAt.Time.String(), last.ID
+			after, afterID = last.CompletedAt, last.ID
 		}
 		if len(seen) != n-n/10 || pages != 2 {
 			t.Fatalf("listed %d runs in %d pages, want %d in 2", len(seen), pages, n-n/10)

@@ -73,13 +73,15 @@ WHERE environments.id = @id
 -- ix_runs_completed_id at the page's start, so a page reads its 500 entries
 -- and not every expired run before or after them. (Unary + keeps SQLite from
 -- seeking the status list instead, which would sort every expired run.)
+-- @after_completed_at is a timestamp (dbtime), so the cursor keeps the
+-- instant as the database gave it: on SQL Server, all seven decimals.
 SELECT id, workspace_id, completed_at
 FROM runs
 WHERE completed_at < strftime('%Y-%m-%d %H:%M:%f000',
         COALESCE(sqlc.narg(now), 'now'), '-' || CAST(@ttl_days AS REAL) || ' days')
-  AND completed_at >= CAST(@after_completed_at AS TEXT)
-  AND (completed_at > CAST(@after_completed_at AS TEXT)
-       OR (completed_at = CAST(@after_completed_at AS TEXT) AND id > CAST(@after_id AS TEXT)))
+  AND completed_at >= @after_completed_at
+  AND (completed_at > @after_completed_at
+       OR (completed_at = @after_completed_at AND id > CAST(@after_id AS TEXT)))
   AND +status IN ('succeeded', 'failed') -- unary +: checked in the index, not a range
 ORDER BY completed_at, id
 LIMIT 500;
