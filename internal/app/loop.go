@@ -1,11 +1,14 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/ade-dev/ade-worker/gen/db"
@@ -251,8 +254,8 @@ var errClaimAgain = errors.New("a claimed run's environment is not ready")
 // environment to build if one is queued (alone, as in claim), else up to
 // limit runs (more if more slots freed meanwhile, up to maxClaimBatch),
 // each with its environment and document. The statements keep the lock
-// order: every ClaimRun, then UseEnvironment once per environment key, then
-// every GetDocument. A run whose environment is no longer ready (possible
+// order: every ClaimRun, then UseEnvironment once per environment key (in
+// key order), then every GetDocument. A run whose environment is no longer ready (possible
 // between statements on SQL Server) rolls the transaction back, and one
 // claim (which gives such a run back) is made instead.
 func (w *Worker) claimRuns(ctx context.Context, limit int) ([]claimed, error) {
@@ -285,25 +288,12 @@ func (w *Worker) claimRuns(ctx context.Context, limit int) ([]claimed, error) {
 			}
 			runs = append(runs, &claimedRun{ClaimRunRow: run, claimedAt: sent})
 		}
-		// Runs of one environment key share its row: it is marked used
-		// once per transaction.
-		type envKey struct{ workspace, configuration, engine, deps string }
-		envs := map[envKey]db.UseEnvironmentRow{}
+		envs, err := useEnvironments(ctx, q, runs)
+		if err != nil {
+			return err
+		}
 		for _, cr := range runs {
-			key := envKey{cr.WorkspaceID, cr.ConfigurationID, cr.EngineSpec, cr.DepsDigest}
-			useEnv, ok := envs[key]
-			if !ok {
-				useEnv, err = q.UseEnvironment(ctx, db.UseEnvironmentParams{Now: nowParam, WorkspaceID: cr.WorkspaceID,
-					ConfigurationID: cr.ConfigurationID, EngineSpec: cr.EngineSpec, DepsDigest: cr.DepsDigest})
-				if errors.Is(err, sql.ErrNoRows) {
-					return errClaimAgain
-				}
-				if err != nil {
-					return err
-				}
-				envs[key] = useEnv
-			}
-			cr.env = useEnv
+			cr.env = envs[keyOf(cr)]
 		}
 		for _, cr := range runs {
 			doc, err := q.GetDocument(ctx, db.GetDocumentParams{ID: cr.InputDocumentID, WorkspaceID: cr.WorkspaceID})
@@ -334,6 +324,43 @@ func (w *Worker) claimRuns(ctx context.Context, limit int) ([]claimed, error) {
 		}
 	}
 	return cs, nil
+}
+
+// envKey is an environment key: runs of one key share its environment.
+type envKey struct{ workspace, configuration, engine, deps string }
+
+func keyOf(cr *claimedRun) envKey {
+	return envKey{cr.WorkspaceID, cr.ConfigurationID, cr.EngineSpec, cr.DepsDigest}
+}
+
+// useEnvironments marks the environment of every key among runs used, once
+// per key, in key order: two claims whose runs came in opposite orders
+// would otherwise lock E1 then E2 and E2 then E1, and deadlock. A key
+// whose environment is not ready (any more) is errClaimAgain.
+func useEnvironments(ctx context.Context, q *db.Queries, runs []*claimedRun) (map[envKey]db.UseEnvironmentRow, error) {
+	var keys []envKey
+	for _, cr := range runs {
+		if k := keyOf(cr); !slices.Contains(keys, k) {
+			keys = append(keys, k)
+		}
+	}
+	slices.SortFunc(keys, func(a, b envKey) int {
+		return cmp.Or(strings.Compare(a.workspace, b.workspace), strings.Compare(a.configuration, b.configuration),
+			strings.Compare(a.engine, b.engine), strings.Compare(a.deps, b.deps))
+	})
+	envs := make(map[envKey]db.UseEnvironmentRow, len(keys))
+	for _, k := range keys {
+		useEnv, err := q.UseEnvironment(ctx, db.UseEnvironmentParams{Now: nowParam, WorkspaceID: k.workspace,
+			ConfigurationID: k.configuration, EngineSpec: k.engine, DepsDigest: k.deps})
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, errClaimAgain
+		}
+		if err != nil {
+			return nil, err
+		}
+		envs[k] = useEnv
+	}
+	return envs, nil
 }
 
 // ensureEnvironments creates queued environments for the keys queued runs
