@@ -255,9 +255,9 @@ var errClaimAgain = errors.New("a claimed run's environment is not ready")
 // limit runs (more if more slots freed meanwhile, up to maxClaimBatch),
 // each with its environment and document. The statements keep the lock
 // order: every ClaimRun, then UseEnvironment once per environment key (in
-// key order), then every GetDocument. A run whose environment is no longer ready (possible
-// between statements on SQL Server) rolls the transaction back, and one
-// claim (which gives such a run back) is made instead.
+// key order), then every GetDocument. A run whose environment is no longer
+// ready (possible between statements on SQL Server) rolls the transaction
+// back, and one claim (which gives such a run back) is made instead.
 func (w *Worker) claimRuns(ctx context.Context, limit int) ([]claimed, error) {
 	start := time.Now()
 	var cs []claimed
@@ -365,22 +365,32 @@ func useEnvironments(ctx context.Context, q *db.Queries, runs []*claimedRun) (ma
 
 // ensureEnvironments creates queued environments for the keys queued runs
 // need, and gives a failed environment a fresh series of build attempts
-// when a run was queued for it after it failed.
+// when a run was queued for it after it failed. The two commit apart: on
+// SQL Server the key-range locks of EnsureEnvironments (UPDLOCK, HOLDLOCK)
+// last until its transaction ends, and should RetryFailedEnvironments wait
+// on a row, every insert into those ranges would wait with it.
 func (w *Worker) ensureEnvironments(ctx context.Context) error {
-	return w.st.Write(ctx, func(q *db.Queries) error {
-		n, err := q.EnsureEnvironments(ctx, nowParam)
-		if err != nil {
-			return err
-		}
-		if n > 0 {
-			w.log.Info("environments queued for new dependency keys", slog.Int64("count", n))
-		}
-		n, err = q.RetryFailedEnvironments(ctx, nowParam)
-		if n > 0 {
-			w.log.Info("failed environments queued again for runs submitted after they failed", slog.Int64("count", n))
-		}
+	var ensured, retried int64
+	err := w.st.Write(ctx, func(q *db.Queries) error {
+		var err error
+		ensured, err = q.EnsureEnvironments(ctx, nowParam)
 		return err
 	})
+	if err != nil {
+		return err
+	}
+	if ensured > 0 {
+		w.log.Info("environments queued for new dependency keys", slog.Int64("count", ensured))
+	}
+	err = w.st.Write(ctx, func(q *db.Queries) error {
+		var err error
+		retried, err = q.RetryFailedEnvironments(ctx, nowParam)
+		return err
+	})
+	if retried > 0 {
+		w.log.Info("failed environments queued again for runs submitted after they failed", slog.Int64("count", retried))
+	}
+	return err
 }
 
 // drained reports whether nothing could still be processed.
