@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -266,6 +267,75 @@ func TestListExpiredRunArtifactsPagesThroughTies(t *testing.T) {
 		}
 		if !slices.IsSorted(order) {
 			t.Fatal("runs not listed in (completed_at, id) order")
+		}
+	})
+}
+
+// failEnvironmentsWithWaitingRuns queues n runs for each of keyA and keyB,
+// then fails both environments for good after the runs were queued.
+func failEnvironmentsWithWaitingRuns(t *testing.T, s *store.Store, n int) {
+	t.Helper()
+	ctx := context.Background()
+	for _, k := range []key{keyA, keyB} {
+		if err := s.Write(ctx, func(q *db.Queries) error {
+			for i := range n {
+				if err := q.InsertRun(ctx, db.InsertRunParams{
+					ID: fmt.Sprintf("%s-%04d", k.digest, i), WorkspaceID: k.ws, ConfigurationID: k.cfg,
+					InputDocumentID: "doc", EngineSpec: k.spec, DepsDigest: k.digest, MaxAttempts: 3,
+					Now: at(time.Duration(i) * time.Millisecond),
+				}); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	q := s.Queries()
+	if _, err := q.EnsureEnvironments(ctx, at(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		env, err := q.ClaimEnvironment(ctx, db.ClaimEnvironmentParams{WorkerID: ns(worker), Now: at(time.Minute), LeaseSeconds: 60})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if row, err := q.FailEnvironmentBuild(ctx, db.FailEnvironmentBuildParams{MaxAttempts: 1, Now: at(2 * time.Minute),
+			ErrorMessage: ns("no such package: " + env.DepsDigest), ID: env.ID, WorkerID: ns(worker)}); err != nil || row.Status != "failed" {
+			t.Fatalf("FailEnvironmentBuild = %+v, %v", row, err)
+		}
+	}
+}
+
+// Each sweep fails at most 500 runs, and the sweeps go on, environment
+// after environment, until every run that waited on a failed environment
+// has failed with that environment's error.
+func TestFailRunsOfFailedEnvironmentsSweepsEveryFailedEnvironment(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		failEnvironmentsWithWaitingRuns(t, s, 400)
+		var counts []int
+		seen := map[string]bool{}
+		for {
+			rows, err := s.Queries().FailRunsOfFailedEnvironments(ctx, at(time.Hour))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rows) == 0 {
+				break
+			}
+			counts = append(counts, len(rows))
+			for _, r := range rows {
+				digest := r.ID[:strings.LastIndex(r.ID, "-")]
+				if seen[r.ID] || r.ErrorMessage.String != "environment build failed: no such package: "+digest {
+					t.Fatalf("%s failed twice (%v) or with %q", r.ID, seen[r.ID], r.ErrorMessage.String)
+				}
+				seen[r.ID] = true
+			}
+		}
+		if !slices.Equal(counts, []int{500, 300}) || len(seen) != 800 {
+			t.Fatalf("sweeps failed %v runs (%d distinct); want 500 then 300, 800 in all", counts, len(seen))
 		}
 	})
 }

@@ -221,40 +221,65 @@ SET NOCOUNT OFF;
 SELECT id, workspace_id, status, attempt_count FROM @requeued;
 
 -- name: FailRunsOfFailedEnvironments :many
--- Driven from the failed environments: each is one range seek of
--- ix_runs_status_key on (queued, its key, created_at <= the failure), so the
--- statement reads the runs it fails and nothing of the rest of the queue.
+-- One failed environment at a time, in id order: the runs of one
+-- environment that were queued before it failed are a single range of
+-- ix_runs_status_key (queued, its key, created_at <= the failure), read in
+-- created_at order, so TOP stops the read after the rows it takes and only
+-- those are locked. Over several environments at once, ORDER BY created_at
+-- would read, lock and sort every waiting run of all of them first. At most
+-- 500 runs per statement, as in the other sweeps.
 SET NOCOUNT ON;
 DECLARE @at DATETIME2 = COALESCE(CAST(@now AS DATETIME2), SYSUTCDATETIME());
-DECLARE @doomed TABLE (
-    id          NVARCHAR(36)  NOT NULL PRIMARY KEY,
-    build_error NVARCHAR(MAX) NULL
-);
+DECLARE @env NVARCHAR(36), @after NVARCHAR(36) = N'', @left INT = 500;
+DECLARE @ws NVARCHAR(36), @cfg NVARCHAR(36), @spec NVARCHAR(400), @digest NVARCHAR(200);
+DECLARE @failed_at DATETIME2, @build_error NVARCHAR(MAX);
+DECLARE @doomed TABLE (id NVARCHAR(36) NOT NULL PRIMARY KEY);
 DECLARE @failed TABLE (
     id            NVARCHAR(36)  NOT NULL,
     workspace_id  NVARCHAR(36)  NOT NULL,
     error_message NVARCHAR(MAX) NULL
 );
-INSERT INTO @doomed (id, build_error)
-SELECT TOP (500) r.id, e.error_message
-FROM environments AS e
-JOIN runs AS r WITH (UPDLOCK, READPAST, ROWLOCK, READCOMMITTEDLOCK)
-  ON r.status = N'queued'
- AND r.workspace_id = e.workspace_id
- AND r.configuration_id = e.configuration_id
- AND r.engine_spec = e.engine_spec
- AND r.deps_digest = e.deps_digest
- AND r.created_at <= e.updated_at
-WHERE e.status = N'failed'
-ORDER BY r.created_at;
-UPDATE runs
-SET status = N'failed',
-    completed_at = @at,
-    error_message = N'environment build failed: '
-        + COALESCE((SELECT d.build_error FROM @doomed AS d WHERE d.id = runs.id), N'unknown error')
-OUTPUT inserted.id, inserted.workspace_id, inserted.error_message INTO @failed
-WHERE id IN (SELECT d.id FROM @doomed AS d)
-  AND status = N'queued';
+WHILE @left > 0
+BEGIN
+    SET @env = NULL;
+    SELECT TOP (1) @env = e.id, @ws = e.workspace_id, @cfg = e.configuration_id, @spec = e.engine_spec,
+           @digest = e.deps_digest, @failed_at = e.updated_at, @build_error = e.error_message
+    FROM environments AS e
+    WHERE e.status = N'failed'
+      AND e.id > @after
+      AND EXISTS (
+          SELECT 1 FROM runs AS r
+          WHERE r.status = N'queued'
+            AND r.workspace_id = e.workspace_id
+            AND r.configuration_id = e.configuration_id
+            AND r.engine_spec = e.engine_spec
+            AND r.deps_digest = e.deps_digest
+            AND r.created_at <= e.updated_at
+      )
+    ORDER BY e.id;
+    IF @env IS NULL
+        BREAK;
+    SET @after = @env;
+    DELETE FROM @doomed;
+    INSERT INTO @doomed (id)
+    SELECT TOP (@left) r.id
+    FROM runs AS r WITH (UPDLOCK, READPAST, ROWLOCK, READCOMMITTEDLOCK)
+    WHERE r.status = N'queued'
+      AND r.workspace_id = @ws
+      AND r.configuration_id = @cfg
+      AND r.engine_spec = @spec
+      AND r.deps_digest = @digest
+      AND r.created_at <= @failed_at
+    ORDER BY r.created_at;
+    UPDATE runs
+    SET status = N'failed',
+        completed_at = @at,
+        error_message = N'environment build failed: ' + COALESCE(@build_error, N'unknown error')
+    OUTPUT inserted.id, inserted.workspace_id, inserted.error_message INTO @failed
+    WHERE id IN (SELECT d.id FROM @doomed AS d)
+      AND status = N'queued';
+    SET @left = @left - @@ROWCOUNT;
+END;
 SET NOCOUNT OFF;
 SELECT id, workspace_id, error_message FROM @failed;
 
