@@ -155,7 +155,7 @@ func readyEnvironment(t *testing.T, st *store.Store, interpreter string) string 
 		id = env.ID
 		n, err := q.MarkEnvironmentReady(ctx, db.MarkEnvironmentReadyParams{
 			PythonVersion: ns("3"), PythonInterpreter: ns(interpreter), EngineVersion: ns("test"),
-			ID: env.ID, WorkerID: ns("test-setup"),
+			ID: env.ID, WorkerID: ns("test-setup"), AttemptCount: env.AttemptCount,
 		})
 		if err == nil && n != 1 {
 			t.Errorf("mark environment ready changed %d rows", n)
@@ -745,7 +745,7 @@ func TestGCCommand(t *testing.T) {
 		if _, err := q.ClaimRun(ctx, db.ClaimRunParams{WorkerID: ns("gc-test"), LeaseSeconds: 60}); err != nil {
 			return err
 		}
-		_, err := q.CompleteRun(ctx, db.CompleteRunParams{Now: "2000-01-01 00:00:00.000000", ID: e.RunID, WorkerID: ns("gc-test")})
+		_, err := q.CompleteRun(ctx, db.CompleteRunParams{Now: "2000-01-01 00:00:00.000000", ID: e.RunID, WorkerID: ns("gc-test"), AttemptCount: 1})
 		return err
 	}); err != nil {
 		t.Fatal(err)

@@ -182,6 +182,7 @@ SET status = CASE WHEN attempt_count < CAST(?1 AS INTEGER) THEN 'queued' ELSE 'f
     claim_expires_at = NULL,
     updated_at = strftime('%Y-%m-%d %H:%M:%f000', COALESCE(?2, 'now'))
 WHERE id = ?6 AND status = 'building' AND claimed_by = ?7
+  AND attempt_count = ?8
 RETURNING status, attempt_count, available_at
 `
 
@@ -193,6 +194,7 @@ type FailEnvironmentBuildParams struct {
 	ErrorMessage       sql.NullString
 	ID                 string
 	WorkerID           sql.NullString
+	AttemptCount       int64
 }
 
 type FailEnvironmentBuildRow struct {
@@ -213,6 +215,7 @@ func (q *Queries) FailEnvironmentBuild(ctx context.Context, arg FailEnvironmentB
 		arg.ErrorMessage,
 		arg.ID,
 		arg.WorkerID,
+		arg.AttemptCount,
 	)
 	var i FailEnvironmentBuildRow
 	err := row.Scan(&i.Status, &i.AttemptCount, &i.AvailableAt)
@@ -258,6 +261,7 @@ UPDATE environments
 SET claim_expires_at = strftime('%Y-%m-%d %H:%M:%f000', COALESCE(?1, 'now'),
                                 '+' || CAST(?2 AS REAL) || ' seconds')
 WHERE id = ?3 AND status = 'building' AND claimed_by = ?4
+  AND attempt_count = ?5
 `
 
 type HeartbeatEnvironmentParams struct {
@@ -265,6 +269,7 @@ type HeartbeatEnvironmentParams struct {
 	LeaseSeconds float64
 	ID           string
 	WorkerID     sql.NullString
+	AttemptCount int64
 }
 
 // Zero rows means the claim was lost.
@@ -274,6 +279,7 @@ func (q *Queries) HeartbeatEnvironment(ctx context.Context, arg HeartbeatEnviron
 		arg.LeaseSeconds,
 		arg.ID,
 		arg.WorkerID,
+		arg.AttemptCount,
 	)
 	if err != nil {
 		return 0, err
@@ -291,6 +297,7 @@ SET status = 'ready',
     claim_expires_at = NULL,
     updated_at = strftime('%Y-%m-%d %H:%M:%f000', COALESCE(?4, 'now'))
 WHERE id = ?5 AND status = 'building' AND claimed_by = ?6
+  AND attempt_count = ?7
 `
 
 type MarkEnvironmentReadyParams struct {
@@ -300,6 +307,7 @@ type MarkEnvironmentReadyParams struct {
 	Now               interface{}
 	ID                string
 	WorkerID          sql.NullString
+	AttemptCount      int64
 }
 
 func (q *Queries) MarkEnvironmentReady(ctx context.Context, arg MarkEnvironmentReadyParams) (int64, error) {
@@ -310,6 +318,7 @@ func (q *Queries) MarkEnvironmentReady(ctx context.Context, arg MarkEnvironmentR
 		arg.Now,
 		arg.ID,
 		arg.WorkerID,
+		arg.AttemptCount,
 	)
 	if err != nil {
 		return 0, err
@@ -326,17 +335,24 @@ SET status = 'queued',
     available_at = strftime('%Y-%m-%d %H:%M:%f000', COALESCE(?1, 'now')),
     updated_at = strftime('%Y-%m-%d %H:%M:%f000', COALESCE(?1, 'now'))
 WHERE id = ?2 AND status = 'building' AND claimed_by = ?3
+  AND attempt_count = ?4
 `
 
 type ReleaseEnvironmentParams struct {
-	Now      interface{}
-	ID       string
-	WorkerID sql.NullString
+	Now          interface{}
+	ID           string
+	WorkerID     sql.NullString
+	AttemptCount int64
 }
 
 // Give a build back without spending the attempt (graceful shutdown).
 func (q *Queries) ReleaseEnvironment(ctx context.Context, arg ReleaseEnvironmentParams) (int64, error) {
-	result, err := q.db.ExecContext(ctx, releaseEnvironment, arg.Now, arg.ID, arg.WorkerID)
+	result, err := q.db.ExecContext(ctx, releaseEnvironment,
+		arg.Now,
+		arg.ID,
+		arg.WorkerID,
+		arg.AttemptCount,
+	)
 	if err != nil {
 		return 0, err
 	}

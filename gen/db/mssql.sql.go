@@ -192,10 +192,10 @@ SELECT id, workspace_id, configuration_id, input_document_id, input_sheet_names,
        engine_spec, deps_digest, attempt_count, max_attempts, claim_expires_at, created_at, started_at
 FROM @claimed;`,
 	},
-	// sql/queries/mssql/runs.sql:104
+	// sql/queries/mssql/runs.sql:105
 	completeRun: {
 		name:   "CompleteRun",
-		params: []string{"now", "exit_code", "output_path", "error_message", "id", "worker_id"},
+		params: []string{"now", "exit_code", "output_path", "error_message", "id", "worker_id", "attempt_count"},
 		text: `-- name: CompleteRun :execrows
 UPDATE runs
 SET status = N'succeeded',
@@ -204,7 +204,8 @@ SET status = N'succeeded',
     output_path = @p3,
     error_message = @p4,
     claim_expires_at = NULL
-WHERE id = @p5 AND status = N'running' AND claimed_by = @p6;`,
+WHERE id = @p5 AND status = N'running' AND claimed_by = @p6
+  AND attempt_count = @p7;`,
 	},
 	// sql/queries/mssql/status.sql:16
 	countEnvironmentsByStatus: {
@@ -247,7 +248,7 @@ ORDER BY status;`,
 -- this. It returns a constant so the twin set stays complete.
 SELECT CAST(0 AS BIGINT) AS data_version;`,
 	},
-	// sql/queries/mssql/runs.sql:166
+	// sql/queries/mssql/runs.sql:170
 	deferRun: {
 		name:   "DeferRun",
 		params: []string{"error_message", "now", "delay_seconds", "id", "worker_id"},
@@ -431,7 +432,7 @@ WHERE NOT EXISTS (
       AND e.deps_digest = k.deps_digest
 );`,
 	},
-	// sql/queries/mssql/environments.sql:251
+	// sql/queries/mssql/environments.sql:255
 	expireEnvironmentLeases: {
 		name:   "ExpireEnvironmentLeases",
 		params: []string{"now"},
@@ -462,7 +463,7 @@ WHERE id IN (SELECT x.id FROM @expired AS x)
 SET NOCOUNT OFF;
 SELECT id, workspace_id FROM @requeued;`,
 	},
-	// sql/queries/mssql/runs.sql:180
+	// sql/queries/mssql/runs.sql:184
 	expireRunLeases: {
 		name:   "ExpireRunLeases",
 		params: []string{"now", "backoff_max_seconds", "backoff_base_seconds"},
@@ -509,10 +510,10 @@ WHERE id IN (SELECT x.id FROM @expired AS x)
 SET NOCOUNT OFF;
 SELECT id, workspace_id, status, attempt_count FROM @requeued;`,
 	},
-	// sql/queries/mssql/environments.sql:204
+	// sql/queries/mssql/environments.sql:206
 	failEnvironmentBuild: {
 		name:   "FailEnvironmentBuild",
-		params: []string{"max_attempts", "now", "backoff_max_seconds", "backoff_base_seconds", "error_message", "id", "worker_id"},
+		params: []string{"max_attempts", "now", "backoff_max_seconds", "backoff_base_seconds", "error_message", "id", "worker_id", "attempt_count"},
 		text: `-- name: FailEnvironmentBuild :one
 -- backoff(n) = min(max, base * 2^(n-1)), worked out from the attempt count
 -- read first under UPDLOCK, as in FailRun.
@@ -526,7 +527,8 @@ DECLARE @failed TABLE (
 );
 SELECT @attempts = e.attempt_count
 FROM environments AS e WITH (UPDLOCK, ROWLOCK)
-WHERE e.id = @p6 AND e.status = N'building' AND e.claimed_by = @p7;
+WHERE e.id = @p6 AND e.status = N'building' AND e.claimed_by = @p7
+  AND e.attempt_count = @p8;
 IF @attempts IS NOT NULL
 BEGIN
     SET @retry = CASE WHEN @attempts < @p1 THEN 1 ELSE 0 END;
@@ -550,7 +552,7 @@ END;
 SET NOCOUNT OFF;
 SELECT status, attempt_count, available_at FROM @failed;`,
 	},
-	// sql/queries/mssql/runs.sql:286
+	// sql/queries/mssql/runs.sql:290
 	failExhaustedRuns: {
 		name:   "FailExhaustedRuns",
 		params: []string{"now"},
@@ -584,10 +586,10 @@ WHERE id IN (SELECT x.id FROM @exhausted AS x)
 SET NOCOUNT OFF;
 SELECT id, workspace_id, error_message FROM @failed;`,
 	},
-	// sql/queries/mssql/runs.sql:114
+	// sql/queries/mssql/runs.sql:116
 	failRun: {
 		name:   "FailRun",
-		params: []string{"retryable", "now", "backoff_max_seconds", "backoff_base_seconds", "exit_code", "error_message", "id", "worker_id"},
+		params: []string{"retryable", "now", "backoff_max_seconds", "backoff_base_seconds", "exit_code", "error_message", "id", "worker_id", "attempt_count"},
 		text: `-- name: FailRun :one
 -- backoff(n) = min(max, base * 2^(n-1)), worked out from the run's
 -- attempt count, read first under UPDLOCK; the update is fenced on that
@@ -605,7 +607,8 @@ DECLARE @failed TABLE (
 );
 SELECT @attempts = r.attempt_count, @max_attempts = r.max_attempts
 FROM runs AS r WITH (UPDLOCK, ROWLOCK)
-WHERE r.id = @p7 AND r.status = N'running' AND r.claimed_by = @p8;
+WHERE r.id = @p7 AND r.status = N'running' AND r.claimed_by = @p8
+  AND r.attempt_count = @p9;
 IF @attempts IS NOT NULL
 BEGIN
     SET @retry = CASE WHEN @p1 = 1 AND @attempts < @max_attempts THEN 1 ELSE 0 END;
@@ -631,7 +634,7 @@ END;
 SET NOCOUNT OFF;
 SELECT status, attempt_count, max_attempts, available_at FROM @failed;`,
 	},
-	// sql/queries/mssql/runs.sql:223
+	// sql/queries/mssql/runs.sql:227
 	failRunsOfFailedEnvironments: {
 		name:   "FailRunsOfFailedEnvironments",
 		params: []string{"now"},
@@ -698,7 +701,7 @@ END;
 SET NOCOUNT OFF;
 SELECT id, workspace_id, error_message FROM @failed;`,
 	},
-	// sql/queries/mssql/runs.sql:324
+	// sql/queries/mssql/runs.sql:328
 	getDocument: {
 		name:   "GetDocument",
 		params: []string{"id", "workspace_id"},
@@ -707,7 +710,7 @@ SELECT id, workspace_id, original_filename, stored_uri, version, deleted_at
 FROM documents
 WHERE id = @p1 AND workspace_id = @p2;`,
 	},
-	// sql/queries/mssql/environments.sql:312
+	// sql/queries/mssql/environments.sql:316
 	getEnvironment: {
 		name:   "GetEnvironment",
 		params: []string{"id"},
@@ -719,7 +722,7 @@ SELECT id, workspace_id, configuration_id, engine_spec, deps_digest, status,
 FROM environments
 WHERE id = @p1;`,
 	},
-	// sql/queries/mssql/runs.sql:316
+	// sql/queries/mssql/runs.sql:320
 	getRun: {
 		name:   "GetRun",
 		params: []string{"id"},
@@ -750,24 +753,26 @@ WHERE run_id = @p1;`,
 	// sql/queries/mssql/environments.sql:186
 	heartbeatEnvironment: {
 		name:   "HeartbeatEnvironment",
-		params: []string{"now", "lease_seconds", "id", "worker_id"},
+		params: []string{"now", "lease_seconds", "id", "worker_id", "attempt_count"},
 		text: `-- name: HeartbeatEnvironment :execrows
 UPDATE environments
 SET claim_expires_at = DATEADD(MILLISECOND, CAST(ROUND((@p2 - FLOOR(@p2)) * 1000, 0) AS INT),
         DATEADD(SECOND, CAST(FLOOR(@p2) AS INT),
                 COALESCE(CAST(@p1 AS DATETIME2), SYSUTCDATETIME())))
-WHERE id = @p3 AND status = N'building' AND claimed_by = @p4;`,
+WHERE id = @p3 AND status = N'building' AND claimed_by = @p4
+  AND attempt_count = @p5;`,
 	},
 	// sql/queries/mssql/runs.sql:97
 	heartbeatRun: {
 		name:   "HeartbeatRun",
-		params: []string{"now", "lease_seconds", "id", "worker_id"},
+		params: []string{"now", "lease_seconds", "id", "worker_id", "attempt_count"},
 		text: `-- name: HeartbeatRun :execrows
 UPDATE runs
 SET claim_expires_at = DATEADD(MILLISECOND, CAST(ROUND((@p2 - FLOOR(@p2)) * 1000, 0) AS INT),
         DATEADD(SECOND, CAST(FLOOR(@p2) AS INT),
                 COALESCE(CAST(@p1 AS DATETIME2), SYSUTCDATETIME())))
-WHERE id = @p3 AND status = N'running' AND claimed_by = @p4;`,
+WHERE id = @p3 AND status = N'running' AND claimed_by = @p4
+  AND attempt_count = @p5;`,
 	},
 	// sql/queries/mssql/enqueue.sql:29
 	insertDocument: {
@@ -950,10 +955,10 @@ FROM runs
 WHERE status = N'running'
 ORDER BY claim_expires_at;`,
 	},
-	// sql/queries/mssql/environments.sql:193
+	// sql/queries/mssql/environments.sql:194
 	markEnvironmentReady: {
 		name:   "MarkEnvironmentReady",
-		params: []string{"python_version", "python_interpreter", "engine_version", "now", "id", "worker_id"},
+		params: []string{"python_version", "python_interpreter", "engine_version", "now", "id", "worker_id", "attempt_count"},
 		text: `-- name: MarkEnvironmentReady :execrows
 UPDATE environments
 SET status = N'ready',
@@ -963,7 +968,8 @@ SET status = N'ready',
     error_message = NULL,
     claim_expires_at = NULL,
     updated_at = COALESCE(CAST(@p4 AS DATETIME2), SYSUTCDATETIME())
-WHERE id = @p5 AND status = N'building' AND claimed_by = @p6;`,
+WHERE id = @p5 AND status = N'building' AND claimed_by = @p6
+  AND attempt_count = @p7;`,
 	},
 	// sql/queries/mssql/status.sql:22
 	oldestQueuedRun: {
@@ -998,10 +1004,10 @@ SELECT
                 AND e.status = N'failed'
           )) AS t) AS has_queued_run;`,
 	},
-	// sql/queries/mssql/environments.sql:241
+	// sql/queries/mssql/environments.sql:244
 	releaseEnvironment: {
 		name:   "ReleaseEnvironment",
-		params: []string{"now", "id", "worker_id"},
+		params: []string{"now", "id", "worker_id", "attempt_count"},
 		text: `-- name: ReleaseEnvironment :execrows
 UPDATE environments
 SET status = N'queued',
@@ -1010,7 +1016,8 @@ SET status = N'queued',
     claim_expires_at = NULL,
     available_at = COALESCE(CAST(@p1 AS DATETIME2), SYSUTCDATETIME()),
     updated_at = COALESCE(CAST(@p1 AS DATETIME2), SYSUTCDATETIME())
-WHERE id = @p2 AND status = N'building' AND claimed_by = @p3;`,
+WHERE id = @p2 AND status = N'building' AND claimed_by = @p3
+  AND attempt_count = @p4;`,
 	},
 	// sql/queries/mssql/locks.sql:18
 	releaseMigrationLock: {
@@ -1019,10 +1026,10 @@ WHERE id = @p2 AND status = N'building' AND claimed_by = @p3;`,
 		text: `-- name: ReleaseMigrationLock :exec
 EXEC sp_releaseapplock @Resource = N'ade-worker:migrate', @LockOwner = N'Session';`,
 	},
-	// sql/queries/mssql/runs.sql:157
+	// sql/queries/mssql/runs.sql:160
 	releaseRun: {
 		name:   "ReleaseRun",
-		params: []string{"now", "id", "worker_id"},
+		params: []string{"now", "id", "worker_id", "attempt_count"},
 		text: `-- name: ReleaseRun :execrows
 UPDATE runs
 SET status = N'queued',
@@ -1030,9 +1037,10 @@ SET status = N'queued',
     claimed_by = NULL,
     claim_expires_at = NULL,
     available_at = COALESCE(CAST(@p1 AS DATETIME2), SYSUTCDATETIME())
-WHERE id = @p2 AND status = N'running' AND claimed_by = @p3;`,
+WHERE id = @p2 AND status = N'running' AND claimed_by = @p3
+  AND attempt_count = @p4;`,
 	},
-	// sql/queries/mssql/environments.sql:300
+	// sql/queries/mssql/environments.sql:304
 	requeueEnvironment: {
 		name:   "RequeueEnvironment",
 		params: []string{"error_message", "now", "id", "seen_updated_at"},
@@ -1115,7 +1123,7 @@ IF @@ROWCOUNT = 0
             COALESCE(CAST(@p3 AS DATETIME2), SYSUTCDATETIME()));
 COMMIT TRANSACTION;`,
 	},
-	// sql/queries/mssql/environments.sql:278
+	// sql/queries/mssql/environments.sql:282
 	useEnvironment: {
 		name:   "UseEnvironment",
 		params: []string{"now", "workspace_id", "configuration_id", "engine_spec", "deps_digest"},

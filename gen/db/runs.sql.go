@@ -67,7 +67,10 @@ type ClaimRunRow struct {
 }
 
 // Runs: the queue. Every write to a claimed run is fenced on
-// (status, claimed_by); zero rows changed means the claim was lost.
+// (status, claimed_by, attempt_count); zero rows changed means the claim
+// was lost. The attempt count tells this worker's claim from a later claim
+// of the same run by the same worker (after its lease expired), whose
+// status and claimed_by are the same.
 //
 // A batch update written "WHERE id IN (SELECT ... LIMIT 500) AND +status =
 // ..." keeps the status fence out of the index choice (unary + on a column
@@ -106,6 +109,7 @@ SET status = 'succeeded',
     error_message = ?4,
     claim_expires_at = NULL
 WHERE id = ?5 AND status = 'running' AND claimed_by = ?6
+  AND attempt_count = ?7
 `
 
 type CompleteRunParams struct {
@@ -115,6 +119,7 @@ type CompleteRunParams struct {
 	ErrorMessage sql.NullString
 	ID           string
 	WorkerID     sql.NullString
+	AttemptCount int64
 }
 
 // Success. Runs in the same transaction as the results replace.
@@ -128,6 +133,7 @@ func (q *Queries) CompleteRun(ctx context.Context, arg CompleteRunParams) (int64
 		arg.ErrorMessage,
 		arg.ID,
 		arg.WorkerID,
+		arg.AttemptCount,
 	)
 	if err != nil {
 		return 0, err
@@ -306,6 +312,7 @@ SET status = CASE WHEN CAST(?1 AS BOOLEAN) AND attempt_count < max_attempts
     error_message = ?6,
     claim_expires_at = NULL
 WHERE id = ?7 AND status = 'running' AND claimed_by = ?8
+  AND attempt_count = ?9
 RETURNING status, attempt_count, max_attempts, available_at
 `
 
@@ -318,6 +325,7 @@ type FailRunParams struct {
 	ErrorMessage       sql.NullString
 	ID                 string
 	WorkerID           sql.NullString
+	AttemptCount       int64
 }
 
 type FailRunRow struct {
@@ -340,6 +348,7 @@ func (q *Queries) FailRun(ctx context.Context, arg FailRunParams) (FailRunRow, e
 		arg.ErrorMessage,
 		arg.ID,
 		arg.WorkerID,
+		arg.AttemptCount,
 	)
 	var i FailRunRow
 	err := row.Scan(
@@ -489,6 +498,7 @@ UPDATE runs
 SET claim_expires_at = strftime('%Y-%m-%d %H:%M:%f000', COALESCE(?1, 'now'),
                                 '+' || CAST(?2 AS REAL) || ' seconds')
 WHERE id = ?3 AND status = 'running' AND claimed_by = ?4
+  AND attempt_count = ?5
 `
 
 type HeartbeatRunParams struct {
@@ -496,6 +506,7 @@ type HeartbeatRunParams struct {
 	LeaseSeconds float64
 	ID           string
 	WorkerID     sql.NullString
+	AttemptCount int64
 }
 
 func (q *Queries) HeartbeatRun(ctx context.Context, arg HeartbeatRunParams) (int64, error) {
@@ -504,6 +515,7 @@ func (q *Queries) HeartbeatRun(ctx context.Context, arg HeartbeatRunParams) (int
 		arg.LeaseSeconds,
 		arg.ID,
 		arg.WorkerID,
+		arg.AttemptCount,
 	)
 	if err != nil {
 		return 0, err
@@ -519,18 +531,25 @@ SET status = 'queued',
     claim_expires_at = NULL,
     available_at = strftime('%Y-%m-%d %H:%M:%f000', COALESCE(?1, 'now'))
 WHERE id = ?2 AND status = 'running' AND claimed_by = ?3
+  AND attempt_count = ?4
 `
 
 type ReleaseRunParams struct {
-	Now      interface{}
-	ID       string
-	WorkerID sql.NullString
+	Now          interface{}
+	ID           string
+	WorkerID     sql.NullString
+	AttemptCount int64
 }
 
 // Give a run back without spending its attempt: graceful shutdown, or an
 // environment that turned out unusable after the claim.
 func (q *Queries) ReleaseRun(ctx context.Context, arg ReleaseRunParams) (int64, error) {
-	result, err := q.db.ExecContext(ctx, releaseRun, arg.Now, arg.ID, arg.WorkerID)
+	result, err := q.db.ExecContext(ctx, releaseRun,
+		arg.Now,
+		arg.ID,
+		arg.WorkerID,
+		arg.AttemptCount,
+	)
 	if err != nil {
 		return 0, err
 	}

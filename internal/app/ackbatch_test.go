@@ -180,7 +180,7 @@ func TestFencedAckInBatchIsLost(t *testing.T) {
 	r := newAckRig(t, 3)
 	ctx := context.Background()
 	// Run 1's claim is taken away: it goes back to the queue.
-	if n, err := r.w.st.Queries().ReleaseRun(ctx, db.ReleaseRunParams{ID: r.runs[1].ID, WorkerID: nsv(r.w.cfg.WorkerID)}); n != 1 || err != nil {
+	if n, err := r.w.st.Queries().ReleaseRun(ctx, db.ReleaseRunParams{ID: r.runs[1].ID, WorkerID: nsv(r.w.cfg.WorkerID), AttemptCount: r.runs[1].AttemptCount}); n != 1 || err != nil {
 		t.Fatalf("release run 1: %d, %v", n, err)
 	}
 	release := r.block()

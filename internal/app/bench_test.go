@@ -110,7 +110,7 @@ func benchWorker(tb testing.TB, interpreter string, settings ...string) (*Worker
 			return err
 		}
 		_, err = q.MarkEnvironmentReady(ctx, db.MarkEnvironmentReadyParams{PythonVersion: nsv("3"),
-			PythonInterpreter: nsv(interpreter), EngineVersion: nsv("bench"), ID: env.ID, WorkerID: nsv("setup")})
+			PythonInterpreter: nsv(interpreter), EngineVersion: nsv("bench"), ID: env.ID, WorkerID: nsv("setup"), AttemptCount: env.AttemptCount})
 		return err
 	})
 	if err != nil {

@@ -142,7 +142,8 @@ func readyAll(t *testing.T, st *store.Store) map[string]string {
 			}
 			ids[env.DepsDigest] = env.ID
 			if _, err := q.MarkEnvironmentReady(ctx, db.MarkEnvironmentReadyParams{PythonVersion: nsv("3"),
-				PythonInterpreter: nsv("/bin/true"), EngineVersion: nsv("test"), ID: env.ID, WorkerID: nsv("setup")}); err != nil {
+				PythonInterpreter: nsv("/bin/true"), EngineVersion: nsv("test"), ID: env.ID, WorkerID: nsv("setup"),
+				AttemptCount: env.AttemptCount}); err != nil {
 				return err
 			}
 		}

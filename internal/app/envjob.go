@@ -24,7 +24,8 @@ func (w *Worker) buildEnvironment(parent context.Context, env db.ClaimEnvironmen
 	// environment by this worker is stopped before this one touches its
 	// folder (see jobTracker).
 	defer w.keepLease(ctx, cancel, log, "environment", started, func(hctx context.Context) (int64, error) {
-		return w.st.Queries().HeartbeatEnvironment(hctx, db.HeartbeatEnvironmentParams{Now: nowParam, LeaseSeconds: w.cfg.Lease.Seconds(), ID: env.ID, WorkerID: nsv(w.cfg.WorkerID)})
+		return w.st.Queries().HeartbeatEnvironment(hctx, db.HeartbeatEnvironmentParams{Now: nowParam, LeaseSeconds: w.cfg.Lease.Seconds(), ID: env.ID,
+			WorkerID: nsv(w.cfg.WorkerID), AttemptCount: env.AttemptCount})
 	})()
 	defer w.jobs.begin("environment:"+env.ID, cancel, log)()
 
@@ -101,7 +102,7 @@ func (w *Worker) runBuild(ctx context.Context, env db.ClaimEnvironmentRow, ep pa
 // attempt.
 func (w *Worker) releaseBuild(actx context.Context, env db.ClaimEnvironmentRow, ev *eventlog.Log, log *slog.Logger) {
 	n, err := w.ackAlone(actx, log, func(q *db.Queries) (int64, error) {
-		return q.ReleaseEnvironment(actx, db.ReleaseEnvironmentParams{Now: nowParam, ID: env.ID, WorkerID: nsv(w.cfg.WorkerID)})
+		return q.ReleaseEnvironment(actx, db.ReleaseEnvironmentParams{Now: nowParam, ID: env.ID, WorkerID: nsv(w.cfg.WorkerID), AttemptCount: env.AttemptCount})
 	})
 	if err != nil || n == 0 {
 		w.lostEnvironment(env.ID, n, err)
@@ -118,6 +119,7 @@ func (w *Worker) markReady(actx context.Context, env db.ClaimEnvironmentRow, inf
 		return q.MarkEnvironmentReady(actx, db.MarkEnvironmentReadyParams{
 			PythonVersion: nullStr(info.PythonVersion), PythonInterpreter: nullStr(info.Interpreter),
 			EngineVersion: nullStr(info.EngineVersion), Now: nowParam, ID: env.ID, WorkerID: nsv(w.cfg.WorkerID),
+			AttemptCount: env.AttemptCount,
 		})
 	})
 	if err != nil || n == 0 {
@@ -147,7 +149,7 @@ func (w *Worker) failBuild(actx context.Context, env db.ClaimEnvironmentRow, bui
 		r, err := q.FailEnvironmentBuild(actx, db.FailEnvironmentBuildParams{
 			MaxAttempts: maxAttempts, Now: nowParam, BackoffMaxSeconds: w.cfg.BackoffMax.Seconds(),
 			BackoffBaseSeconds: w.cfg.BackoffBase.Seconds(), ErrorMessage: nullStr(buildErr.Error()),
-			ID: env.ID, WorkerID: nsv(w.cfg.WorkerID),
+			ID: env.ID, WorkerID: nsv(w.cfg.WorkerID), AttemptCount: env.AttemptCount,
 		})
 		if err != nil {
 			return 0, ignoreNoRows(err)

@@ -269,7 +269,7 @@ func (h *harness) readyEnvironments(interpreter string) []db.Environment {
 			ids = append(ids, env.ID)
 			n, err := q.MarkEnvironmentReady(ctx, db.MarkEnvironmentReadyParams{
 				PythonVersion: nsv("3"), PythonInterpreter: nsv(interpreter), EngineVersion: nsv("test"),
-				ID: env.ID, WorkerID: nsv("harness"),
+				ID: env.ID, WorkerID: nsv("harness"), AttemptCount: env.AttemptCount,
 			})
 			if err == nil && n != 1 {
 				err = fmt.Errorf("mark ready changed %d rows", n)

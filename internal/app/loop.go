@@ -219,7 +219,7 @@ func (w *Worker) claim(ctx context.Context) (claimed, error) {
 			// The environment stopped being ready after the claim chose the
 			// run (possible between statements on SQL Server): give the run
 			// back without spending its attempt.
-			_, err := q.ReleaseRun(ctx, db.ReleaseRunParams{Now: nowParam, ID: run.ID, WorkerID: nsv(w.cfg.WorkerID)})
+			_, err := q.ReleaseRun(ctx, db.ReleaseRunParams{Now: nowParam, ID: run.ID, WorkerID: nsv(w.cfg.WorkerID), AttemptCount: run.AttemptCount})
 			return err
 		}
 		if err != nil {

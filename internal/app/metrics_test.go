@@ -117,7 +117,7 @@ func (r *metricsRig) ready(interpreter string) {
 		}
 		_, err = q.MarkEnvironmentReady(ctx, db.MarkEnvironmentReadyParams{
 			PythonVersion: nsv("3"), PythonInterpreter: nsv(interpreter), EngineVersion: nsv("stand-in"),
-			ID: env.ID, WorkerID: nsv("setup"),
+			ID: env.ID, WorkerID: nsv("setup"), AttemptCount: env.AttemptCount,
 		})
 		return err
 	})

@@ -51,7 +51,7 @@ func (w *Worker) releaseRun(actx context.Context, run claimedRun, out runOutcome
 	release := func(q *db.Queries) (int64, error) {
 		// The run first, then its environment: every transaction locks
 		// runs before environments, so none can deadlock with a claim.
-		n, err := q.ReleaseRun(actx, db.ReleaseRunParams{Now: nowParam, ID: run.ID, WorkerID: nsv(w.cfg.WorkerID)})
+		n, err := q.ReleaseRun(actx, db.ReleaseRunParams{Now: nowParam, ID: run.ID, WorkerID: nsv(w.cfg.WorkerID), AttemptCount: run.AttemptCount})
 		if err != nil || n == 0 || !out.requeueEnv {
 			return n, err
 		}
@@ -152,6 +152,7 @@ func (w *Worker) recordFailure(actx context.Context, run claimedRun, out runOutc
 			Retryable: out.retryable, Now: nowParam,
 			BackoffMaxSeconds: w.cfg.BackoffMax.Seconds(), BackoffBaseSeconds: w.cfg.BackoffBase.Seconds(),
 			ExitCode: out.exitParam(), ErrorMessage: nullStr(out.err), ID: run.ID, WorkerID: nsv(w.cfg.WorkerID),
+			AttemptCount: run.AttemptCount,
 		})
 		if errors.Is(err, sql.ErrNoRows) {
 			return 0, nil
@@ -189,7 +190,7 @@ func (w *Worker) succeededAck(ctx context.Context, run claimedRun, out runOutcom
 	exit := out.exitParam()
 	return func(q *db.Queries) (int64, error) {
 		n, err := q.CompleteRun(ctx, db.CompleteRunParams{Now: nowParam, ExitCode: exit, OutputPath: nullStr(out.outputPath),
-			ErrorMessage: nullStr(out.err), ID: run.ID, WorkerID: nsv(w.cfg.WorkerID)})
+			ErrorMessage: nullStr(out.err), ID: run.ID, WorkerID: nsv(w.cfg.WorkerID), AttemptCount: run.AttemptCount})
 		if err != nil || n == 0 {
 			return n, err
 		}

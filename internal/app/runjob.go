@@ -74,7 +74,8 @@ func (w *Worker) processRun(parent context.Context, run claimedRun, freeSlot fun
 	// take a moment to stop (jobs.begin), and the new claim must not lapse
 	// meanwhile.
 	defer w.keepLease(ctx, cancel, log, "run", run.claimedAt, func(hctx context.Context) (int64, error) {
-		return w.st.Queries().HeartbeatRun(hctx, db.HeartbeatRunParams{Now: nowParam, LeaseSeconds: w.cfg.Lease.Seconds(), ID: run.ID, WorkerID: nsv(w.cfg.WorkerID)})
+		return w.st.Queries().HeartbeatRun(hctx, db.HeartbeatRunParams{Now: nowParam, LeaseSeconds: w.cfg.Lease.Seconds(), ID: run.ID,
+			WorkerID: nsv(w.cfg.WorkerID), AttemptCount: run.AttemptCount})
 	})()
 	defer w.jobs.begin("run:"+run.ID, cancel, log)()
 

@@ -64,7 +64,7 @@ func readyNoopEnvironment(ctx context.Context, st *store.Store, interpreter stri
 		}
 		_, err = q.MarkEnvironmentReady(ctx, db.MarkEnvironmentReadyParams{
 			PythonVersion: ns("noop"), PythonInterpreter: ns(interpreter), EngineVersion: ns("noop"),
-			ID: env.ID, WorkerID: ns(setupWorker),
+			ID: env.ID, WorkerID: ns(setupWorker), AttemptCount: env.AttemptCount,
 		})
 		return err
 	})

@@ -67,7 +67,7 @@ func seedRuns(b *testing.B, seedSQL string, args ...any) (*store.Store, time.Dur
 		}
 		_, err = q.MarkEnvironmentReady(ctx, db.MarkEnvironmentReadyParams{
 			PythonVersion: ns("3.11"), PythonInterpreter: ns("/venv/bin/python"), EngineVersion: ns("1.0"),
-			ID: env.ID, WorkerID: ns(benchWorker),
+			ID: env.ID, WorkerID: ns(benchWorker), AttemptCount: env.AttemptCount,
 		})
 		return err
 	})
@@ -128,7 +128,7 @@ func BenchmarkClaim(b *testing.B) {
 					b.Fatal(err)
 				}
 				b.StopTimer()
-				if n, err := s.Queries().ReleaseRun(ctx, db.ReleaseRunParams{ID: id, WorkerID: ns(benchWorker)}); err != nil || n != 1 {
+				if n, err := s.Queries().ReleaseRun(ctx, db.ReleaseRunParams{ID: id, WorkerID: ns(benchWorker), AttemptCount: 1}); err != nil || n != 1 {
 					b.Fatalf("release %s: %d, %v", id, n, err)
 				}
 				b.StartTimer()
@@ -250,7 +250,7 @@ func BenchmarkRunLifecycle(b *testing.B) {
 		var n int64
 		err = s.Write(ctx, func(q *db.Queries) error {
 			var err error
-			n, err = q.CompleteRun(ctx, db.CompleteRunParams{ID: id, WorkerID: ns(benchWorker)})
+			n, err = q.CompleteRun(ctx, db.CompleteRunParams{ID: id, WorkerID: ns(benchWorker), AttemptCount: 1})
 			return err
 		})
 		if err != nil || n != 1 {

@@ -254,7 +254,7 @@ func TestResultsSurviveMigration3(t *testing.T) {
 		t.Fatal("no run claimed")
 	}
 	err := s.Write(ctx, func(q *db.Queries) error {
-		if _, err := q.CompleteRun(ctx, db.CompleteRunParams{Now: at(2 * time.Second), ID: "run-1", WorkerID: ns(worker)}); err != nil {
+		if _, err := q.CompleteRun(ctx, db.CompleteRunParams{Now: at(2 * time.Second), ID: "run-1", WorkerID: ns(worker), AttemptCount: 1}); err != nil {
 			return err
 		}
 		if err := q.InsertRunMetrics(ctx, db.InsertRunMetricsParams{RunID: "run-1", EvaluationOutcome: ns("pass")}); err != nil {

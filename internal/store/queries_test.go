@@ -72,7 +72,7 @@ func readyEnvs(t *testing.T, s *store.Store, d time.Duration) []string {
 		}
 		n, err := q.MarkEnvironmentReady(ctx, db.MarkEnvironmentReadyParams{
 			PythonVersion: ns("3.11.7"), PythonInterpreter: ns("/venv/bin/python"), EngineVersion: ns("1.0"),
-			Now: at(d), ID: env.ID, WorkerID: ns(worker),
+			Now: at(d), ID: env.ID, WorkerID: ns(worker), AttemptCount: env.AttemptCount,
 		})
 		if err != nil || n != 1 {
 			t.Fatalf("mark ready: %d, %v", n, err)
@@ -143,10 +143,10 @@ func TestEnsureAndClaimEnvironments(t *testing.T) {
 		}
 
 		// Heartbeats are fenced on the claim.
-		if n, _ := q.HeartbeatEnvironment(ctx, db.HeartbeatEnvironmentParams{Now: at(20 * time.Second), LeaseSeconds: 30, ID: first.ID, WorkerID: ns("intruder")}); n != 0 {
+		if n, _ := q.HeartbeatEnvironment(ctx, db.HeartbeatEnvironmentParams{Now: at(20 * time.Second), LeaseSeconds: 30, ID: first.ID, WorkerID: ns("intruder"), AttemptCount: 1}); n != 0 {
 			t.Fatalf("heartbeat by another worker changed %d rows", n)
 		}
-		if n, _ := q.HeartbeatEnvironment(ctx, db.HeartbeatEnvironmentParams{Now: at(20 * time.Second), LeaseSeconds: 30, ID: first.ID, WorkerID: ns(worker)}); n != 1 {
+		if n, _ := q.HeartbeatEnvironment(ctx, db.HeartbeatEnvironmentParams{Now: at(20 * time.Second), LeaseSeconds: 30, ID: first.ID, WorkerID: ns(worker), AttemptCount: 1}); n != 1 {
 			t.Fatalf("heartbeat changed %d rows, want 1", n)
 		}
 		env, _ = q.GetEnvironment(ctx, first.ID)
@@ -155,12 +155,12 @@ func TestEnsureAndClaimEnvironments(t *testing.T) {
 		}
 
 		// Ready, fenced.
-		if n, _ := q.MarkEnvironmentReady(ctx, db.MarkEnvironmentReadyParams{ID: first.ID, WorkerID: ns("intruder"), Now: at(30 * time.Second)}); n != 0 {
+		if n, _ := q.MarkEnvironmentReady(ctx, db.MarkEnvironmentReadyParams{ID: first.ID, WorkerID: ns("intruder"), Now: at(30 * time.Second), AttemptCount: 1}); n != 0 {
 			t.Fatalf("ready by another worker changed %d rows", n)
 		}
 		if n, _ := q.MarkEnvironmentReady(ctx, db.MarkEnvironmentReadyParams{
 			PythonVersion: ns("3.11.7"), PythonInterpreter: ns("/x/bin/python"), EngineVersion: ns("1.2"),
-			ID: first.ID, WorkerID: ns(worker), Now: at(30 * time.Second),
+			ID: first.ID, WorkerID: ns(worker), Now: at(30 * time.Second), AttemptCount: 1,
 		}); n != 1 {
 			t.Fatalf("ready changed %d rows", n)
 		}
@@ -170,7 +170,7 @@ func TestEnsureAndClaimEnvironments(t *testing.T) {
 		}
 
 		// Release gives the claim back without spending the attempt.
-		if n, _ := q.ReleaseEnvironment(ctx, db.ReleaseEnvironmentParams{ID: second.ID, WorkerID: ns("worker-b"), Now: at(31 * time.Second)}); n != 1 {
+		if n, _ := q.ReleaseEnvironment(ctx, db.ReleaseEnvironmentParams{ID: second.ID, WorkerID: ns("worker-b"), Now: at(31 * time.Second), AttemptCount: 1}); n != 1 {
 			t.Fatalf("release changed %d rows", n)
 		}
 		env, _ = q.GetEnvironment(ctx, second.ID)
@@ -208,10 +208,10 @@ func TestClaimRunNeedsReadyEnvironmentAndTouchesIt(t *testing.T) {
 		if _, err := q.UseEnvironment(ctx, db.UseEnvironmentParams{Now: at(3 * time.Second), WorkspaceID: keyB.ws, ConfigurationID: keyB.cfg, EngineSpec: keyB.spec, DepsDigest: keyB.digest}); !errors.Is(err, sql.ErrNoRows) {
 			t.Fatalf("UseEnvironment of a key with no ready environment: %v", err)
 		}
-		if n, _ := q.HeartbeatRun(ctx, db.HeartbeatRunParams{Now: at(10 * time.Second), LeaseSeconds: 60, ID: "run-1", WorkerID: ns("intruder")}); n != 0 {
+		if n, _ := q.HeartbeatRun(ctx, db.HeartbeatRunParams{Now: at(10 * time.Second), LeaseSeconds: 60, ID: "run-1", WorkerID: ns("intruder"), AttemptCount: 1}); n != 0 {
 			t.Fatalf("foreign heartbeat changed %d rows", n)
 		}
-		if n, _ := q.HeartbeatRun(ctx, db.HeartbeatRunParams{Now: at(10 * time.Second), LeaseSeconds: 60, ID: "run-1", WorkerID: ns(worker)}); n != 1 {
+		if n, _ := q.HeartbeatRun(ctx, db.HeartbeatRunParams{Now: at(10 * time.Second), LeaseSeconds: 60, ID: "run-1", WorkerID: ns(worker), AttemptCount: 1}); n != 1 {
 			t.Fatalf("heartbeat changed %d rows", n)
 		}
 		if got := getRun(t, s, "run-1").ClaimExpiresAt.Time; !got.Equal(t0.Add(70 * time.Second)) {
@@ -258,7 +258,7 @@ func TestRequeueOfAVanishedEnvironmentHappensOnce(t *testing.T) {
 			t.Helper()
 			var n int64
 			err := s.Write(ctx, func(q *db.Queries) error {
-				if _, err := q.ReleaseRun(ctx, db.ReleaseRunParams{Now: at(d), ID: run, WorkerID: ns(worker)}); err != nil {
+				if _, err := q.ReleaseRun(ctx, db.ReleaseRunParams{Now: at(d), ID: run, WorkerID: ns(worker), AttemptCount: 1}); err != nil {
 					return err
 				}
 				var err error
@@ -295,17 +295,18 @@ func TestRunRetryBackoffAndTerminalFailure(t *testing.T) {
 		if _, ok := claimRun(t, s, time.Second, 60); !ok {
 			t.Fatal("no claim")
 		}
-		fail := func(d time.Duration, retryable bool, msg string) db.FailRunRow {
+		fail := func(d time.Duration, retryable bool, msg string, attempt int64) db.FailRunRow {
 			row, err := q.FailRun(ctx, db.FailRunParams{
 				Retryable: retryable, Now: at(d), BackoffMaxSeconds: 300, BackoffBaseSeconds: 5,
 				ExitCode: sql.NullInt64{Int64: 3, Valid: true}, ErrorMessage: ns(msg), ID: "run-1", WorkerID: ns(worker),
+				AttemptCount: attempt,
 			})
 			if err != nil {
 				t.Fatalf("FailRun: %v", err)
 			}
 			return row
 		}
-		row := fail(2*time.Second, true, "boom 1")
+		row := fail(2*time.Second, true, "boom 1", 1)
 		if row.Status != "queued" || row.AttemptCount != 1 || !row.AvailableAt.Time.Equal(t0.Add(7*time.Second)) {
 			t.Fatalf("first failure = %+v, want queued until t0+7s (backoff 5s)", row)
 		}
@@ -323,7 +324,7 @@ func TestRunRetryBackoffAndTerminalFailure(t *testing.T) {
 		if getRun(t, s, "run-1").ErrorMessage.Valid {
 			t.Fatal("claim did not clear error_message")
 		}
-		row = fail(8*time.Second, true, "boom 2")
+		row = fail(8*time.Second, true, "boom 2", 2)
 		if row.Status != "failed" || row.AttemptCount != 2 {
 			t.Fatalf("last failure = %+v, want failed", row)
 		}
@@ -332,7 +333,7 @@ func TestRunRetryBackoffAndTerminalFailure(t *testing.T) {
 			t.Fatalf("failed run = %+v", run)
 		}
 		// A fenced write after the run is terminal changes nothing.
-		if _, err := q.FailRun(ctx, db.FailRunParams{Retryable: true, ID: "run-1", WorkerID: ns(worker), Now: at(9 * time.Second)}); !errors.Is(err, sql.ErrNoRows) {
+		if _, err := q.FailRun(ctx, db.FailRunParams{Retryable: true, ID: "run-1", WorkerID: ns(worker), Now: at(9 * time.Second), AttemptCount: 2}); !errors.Is(err, sql.ErrNoRows) {
 			t.Fatalf("FailRun on a finished run: %v, want no rows", err)
 		}
 	})
@@ -346,10 +347,12 @@ func TestBackoffGrowsAndCaps(t *testing.T) {
 		now := time.Second
 		want := []time.Duration{5, 10, 20, 40, 80, 160, 300, 300}
 		for i, w := range want {
-			if _, ok := claimRun(t, s, now, 60); !ok {
+			r, ok := claimRun(t, s, now, 60)
+			if !ok {
 				t.Fatalf("attempt %d: no claim at %v", i+1, now)
 			}
-			row, err := s.Queries().FailRun(ctx, db.FailRunParams{Retryable: true, Now: at(now), BackoffMaxSeconds: 300, BackoffBaseSeconds: 5, ID: "run-1", WorkerID: ns(worker), ErrorMessage: ns("x")})
+			row, err := s.Queries().FailRun(ctx, db.FailRunParams{Retryable: true, Now: at(now), BackoffMaxSeconds: 300,
+				BackoffBaseSeconds: 5, ID: "run-1", WorkerID: ns(worker), ErrorMessage: ns("x"), AttemptCount: r.AttemptCount})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -373,14 +376,14 @@ func TestNonRetryableFailureAndRelease(t *testing.T) {
 		if r1.ID != "run-1" || r2.ID != "run-2" {
 			t.Fatalf("claim order = %s, %s; want oldest first", r1.ID, r2.ID)
 		}
-		row, err := q.FailRun(ctx, db.FailRunParams{Retryable: false, Now: at(3 * time.Second), BackoffMaxSeconds: 300, BackoffBaseSeconds: 5, ErrorMessage: ns("bad options"), ID: "run-1", WorkerID: ns(worker)})
+		row, err := q.FailRun(ctx, db.FailRunParams{Retryable: false, Now: at(3 * time.Second), BackoffMaxSeconds: 300, BackoffBaseSeconds: 5, ErrorMessage: ns("bad options"), ID: "run-1", WorkerID: ns(worker), AttemptCount: 1})
 		if err != nil || row.Status != "failed" || row.AttemptCount != 1 {
 			t.Fatalf("non-retryable failure = %+v, %v", row, err)
 		}
-		if n, _ := q.ReleaseRun(ctx, db.ReleaseRunParams{Now: at(4 * time.Second), ID: "run-2", WorkerID: ns("intruder")}); n != 0 {
+		if n, _ := q.ReleaseRun(ctx, db.ReleaseRunParams{Now: at(4 * time.Second), ID: "run-2", WorkerID: ns("intruder"), AttemptCount: 1}); n != 0 {
 			t.Fatalf("foreign release changed %d rows", n)
 		}
-		if n, _ := q.ReleaseRun(ctx, db.ReleaseRunParams{Now: at(4 * time.Second), ID: "run-2", WorkerID: ns(worker)}); n != 1 {
+		if n, _ := q.ReleaseRun(ctx, db.ReleaseRunParams{Now: at(4 * time.Second), ID: "run-2", WorkerID: ns(worker), AttemptCount: 1}); n != 1 {
 			t.Fatalf("release changed %d rows", n)
 		}
 		run := getRun(t, s, "run-2")
@@ -485,7 +488,7 @@ func TestFailedBuildFailsWaitingRuns(t *testing.T) {
 			}
 			row, err := q.FailEnvironmentBuild(ctx, db.FailEnvironmentBuildParams{
 				MaxAttempts: 2, Now: at(d), BackoffMaxSeconds: 300, BackoffBaseSeconds: 5,
-				ErrorMessage: ns("pip install failed: no such package"), ID: env.ID, WorkerID: ns(worker),
+				ErrorMessage: ns("pip install failed: no such package"), ID: env.ID, WorkerID: ns(worker), AttemptCount: env.AttemptCount,
 			})
 			if err != nil {
 				t.Fatalf("FailEnvironmentBuild: %v", err)
@@ -615,7 +618,7 @@ func TestCompleteRunReplacesResultsInOneTransaction(t *testing.T) {
 			fj, _ := json.Marshal(fields)
 			cj, _ := json.Marshal(cols)
 			err := s.Write(ctx, func(q *db.Queries) error {
-				n, err := q.CompleteRun(ctx, db.CompleteRunParams{Now: at(2 * time.Second), ExitCode: sql.NullInt64{Valid: true}, OutputPath: ns("output/normalized.csv"), ID: "run-1", WorkerID: ns(worker)})
+				n, err := q.CompleteRun(ctx, db.CompleteRunParams{Now: at(2 * time.Second), ExitCode: sql.NullInt64{Valid: true}, OutputPath: ns("output/normalized.csv"), ID: "run-1", WorkerID: ns(worker), AttemptCount: 1})
 				if err != nil {
 					return err
 				}
@@ -696,7 +699,7 @@ func TestGCSelectsOnlyWhatTheRulesAllow(t *testing.T) {
 		// Finish both runs so no queued/running run holds the keys.
 		for range 2 {
 			r, _ := claimRun(t, s, time.Second, 60)
-			q.CompleteRun(ctx, db.CompleteRunParams{Now: at(time.Second), ID: r.ID, WorkerID: ns(worker)})
+			q.CompleteRun(ctx, db.CompleteRunParams{Now: at(time.Second), ID: r.ID, WorkerID: ns(worker), AttemptCount: r.AttemptCount})
 		}
 		if n, _ := q.SetConfigurationStatus(ctx, db.SetConfigurationStatusParams{Status: "archived", Now: at(time.Second), ID: keyA.cfg}); n != 1 {
 			t.Fatalf("archive changed %d", n)
@@ -731,7 +734,7 @@ func TestGCSelectsOnlyWhatTheRulesAllow(t *testing.T) {
 		if _, err := q.UseEnvironment(ctx, db.UseEnvironmentParams{Now: at(31 * day), WorkspaceID: keyA.ws, ConfigurationID: keyA.cfg, EngineSpec: keyA.spec, DepsDigest: keyA.digest}); err != nil {
 			t.Fatal(err)
 		}
-		q.CompleteRun(ctx, db.CompleteRunParams{Now: at(31 * day), ID: r.ID, WorkerID: ns(worker)})
+		q.CompleteRun(ctx, db.CompleteRunParams{Now: at(31 * day), ID: r.ID, WorkerID: ns(worker), AttemptCount: r.AttemptCount})
 		// Used again at 31 days, so cold only at 61.
 		if got := list(60 * day); len(got) != 0 {
 			t.Fatalf("recently used environment listed: %v", got)
@@ -820,6 +823,78 @@ func TestUpsertConfigurationReactivates(t *testing.T) {
 		// Reactivated: GC would no longer consider it inactive.
 		if n, _ := q.SetConfigurationStatus(ctx, db.SetConfigurationStatusParams{Status: "active", ID: "cfg", Now: at(3 * time.Second)}); n != 1 {
 			t.Fatalf("configuration row missing after upsert")
+		}
+	})
+}
+
+// The same worker claims a run again after its lease expired (its job was
+// stuck, not dead). The first job's heartbeat and acks carry the attempt it
+// was claimed for and change nothing: status and claimed_by alone are the
+// same for both claims. The same holds for an environment build.
+func TestAttemptCountFencesAStaleJobOfTheSameWorker(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		q := s.Queries()
+		enqueue(t, s, "run-1", keyA, 3, 0)
+		readyEnvs(t, s, 0)
+		if r, ok := claimRun(t, s, time.Second, 10); !ok || r.AttemptCount != 1 {
+			t.Fatalf("first claim = %+v, %v", r, ok)
+		}
+		if rows, err := q.ExpireRunLeases(ctx, db.ExpireRunLeasesParams{Now: at(20 * time.Second), BackoffMaxSeconds: 0, BackoffBaseSeconds: 0}); err != nil || len(rows) != 1 {
+			t.Fatalf("expire = %v, %v", rows, err)
+		}
+		if r, ok := claimRun(t, s, 21*time.Second, 60); !ok || r.AttemptCount != 2 {
+			t.Fatalf("second claim = %+v, %v", r, ok)
+		}
+		stale, current := int64(1), int64(2)
+		if n, _ := q.HeartbeatRun(ctx, db.HeartbeatRunParams{Now: at(22 * time.Second), LeaseSeconds: 60, ID: "run-1", WorkerID: ns(worker), AttemptCount: stale}); n != 0 {
+			t.Fatalf("the stale job's heartbeat changed %d rows", n)
+		}
+		if n, _ := q.CompleteRun(ctx, db.CompleteRunParams{Now: at(22 * time.Second), ID: "run-1", WorkerID: ns(worker), AttemptCount: stale}); n != 0 {
+			t.Fatalf("the stale job's success ack changed %d rows", n)
+		}
+		if _, err := q.FailRun(ctx, db.FailRunParams{Now: at(22 * time.Second), ID: "run-1", WorkerID: ns(worker), AttemptCount: stale}); !errors.Is(err, sql.ErrNoRows) {
+			t.Fatalf("the stale job's failure ack: %v, want no rows", err)
+		}
+		if n, _ := q.ReleaseRun(ctx, db.ReleaseRunParams{Now: at(22 * time.Second), ID: "run-1", WorkerID: ns(worker), AttemptCount: stale}); n != 0 {
+			t.Fatalf("the stale job's release changed %d rows", n)
+		}
+		if n, _ := q.HeartbeatRun(ctx, db.HeartbeatRunParams{Now: at(22 * time.Second), LeaseSeconds: 60, ID: "run-1", WorkerID: ns(worker), AttemptCount: current}); n != 1 {
+			t.Fatalf("the current job's heartbeat changed %d rows, want 1", n)
+		}
+		if run := getRun(t, s, "run-1"); run.Status != "running" || run.AttemptCount != 2 {
+			t.Fatalf("run = %+v, want running on attempt 2", run)
+		}
+
+		enqueue(t, s, "run-2", keyB, 3, 0)
+		if _, err := q.EnsureEnvironments(ctx, at(30*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		env, err := q.ClaimEnvironment(ctx, db.ClaimEnvironmentParams{WorkerID: ns(worker), Now: at(30 * time.Second), LeaseSeconds: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rows, err := q.ExpireEnvironmentLeases(ctx, at(50*time.Second)); err != nil || len(rows) != 1 {
+			t.Fatalf("expire environment = %v, %v", rows, err)
+		}
+		again, err := q.ClaimEnvironment(ctx, db.ClaimEnvironmentParams{WorkerID: ns(worker), Now: at(51 * time.Second), LeaseSeconds: 60})
+		if err != nil || again.ID != env.ID || again.AttemptCount != env.AttemptCount+1 {
+			t.Fatalf("second environment claim = %+v, %v", again, err)
+		}
+		if n, _ := q.HeartbeatEnvironment(ctx, db.HeartbeatEnvironmentParams{Now: at(52 * time.Second), LeaseSeconds: 60, ID: env.ID, WorkerID: ns(worker), AttemptCount: env.AttemptCount}); n != 0 {
+			t.Fatalf("the stale build's heartbeat changed %d rows", n)
+		}
+		if n, _ := q.MarkEnvironmentReady(ctx, db.MarkEnvironmentReadyParams{Now: at(52 * time.Second), ID: env.ID, WorkerID: ns(worker), AttemptCount: env.AttemptCount}); n != 0 {
+			t.Fatalf("the stale build marked the environment ready (%d rows)", n)
+		}
+		if _, err := q.FailEnvironmentBuild(ctx, db.FailEnvironmentBuildParams{Now: at(52 * time.Second), MaxAttempts: 3, ID: env.ID, WorkerID: ns(worker), AttemptCount: env.AttemptCount}); !errors.Is(err, sql.ErrNoRows) {
+			t.Fatalf("the stale build's failure ack: %v, want no rows", err)
+		}
+		if n, _ := q.ReleaseEnvironment(ctx, db.ReleaseEnvironmentParams{Now: at(52 * time.Second), ID: env.ID, WorkerID: ns(worker), AttemptCount: env.AttemptCount}); n != 0 {
+			t.Fatalf("the stale build's release changed %d rows", n)
+		}
+		if n, _ := q.MarkEnvironmentReady(ctx, db.MarkEnvironmentReadyParams{Now: at(52 * time.Second), ID: env.ID, WorkerID: ns(worker), AttemptCount: again.AttemptCount}); n != 1 {
+			t.Fatalf("the current build's ready changed %d rows, want 1", n)
 		}
 	})
 }

@@ -120,7 +120,7 @@ func TestFailExhaustedRunsFailsARetriedRunWithNoAttemptsLeft(t *testing.T) {
 				t.Fatalf("claimed %q, %v; want %s", r.ID, ok, id)
 			}
 			row, err := q.FailRun(ctx, db.FailRunParams{Retryable: true, Now: at(time.Second), BackoffMaxSeconds: 300,
-				BackoffBaseSeconds: 5, ID: id, WorkerID: ns(worker), ErrorMessage: ns("boom")})
+				BackoffBaseSeconds: 5, ID: id, WorkerID: ns(worker), ErrorMessage: ns("boom"), AttemptCount: r.AttemptCount})
 			if err != nil || row.Status != "queued" || row.AttemptCount != 1 {
 				t.Fatalf("FailRun %s = %+v, %v; want queued after attempt 1", id, row, err)
 			}
@@ -178,7 +178,7 @@ func TestFailRunsOfFailedEnvironmentsTouchesOnlyItsKey(t *testing.T) {
 			t.Fatalf("ClaimEnvironment = %+v, %v; want %s", env, err, envA)
 		}
 		if row, err := q.FailEnvironmentBuild(ctx, db.FailEnvironmentBuildParams{MaxAttempts: 1, Now: at(4 * time.Second),
-			ErrorMessage: ns("no such package"), ID: envA, WorkerID: ns(worker)}); err != nil || row.Status != "failed" {
+			ErrorMessage: ns("no such package"), ID: envA, WorkerID: ns(worker), AttemptCount: env.AttemptCount}); err != nil || row.Status != "failed" {
 			t.Fatalf("FailEnvironmentBuild = %+v, %v", row, err)
 		}
 		rows, err := q.FailRunsOfFailedEnvironments(ctx, at(5*time.Second))
@@ -302,7 +302,8 @@ func failEnvironmentsWithWaitingRuns(t *testing.T, s *store.Store, n int) {
 			t.Fatal(err)
 		}
 		if row, err := q.FailEnvironmentBuild(ctx, db.FailEnvironmentBuildParams{MaxAttempts: 1, Now: at(2 * time.Minute),
-			ErrorMessage: ns("no such package: " + env.DepsDigest), ID: env.ID, WorkerID: ns(worker)}); err != nil || row.Status != "failed" {
+			ErrorMessage: ns("no such package: " + env.DepsDigest), ID: env.ID, WorkerID: ns(worker),
+			AttemptCount: env.AttemptCount}); err != nil || row.Status != "failed" {
 			t.Fatalf("FailEnvironmentBuild = %+v, %v", row, err)
 		}
 	}

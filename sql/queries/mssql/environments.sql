@@ -188,7 +188,8 @@ UPDATE environments
 SET claim_expires_at = DATEADD(MILLISECOND, CAST(ROUND((@lease_seconds - FLOOR(@lease_seconds)) * 1000, 0) AS INT),
         DATEADD(SECOND, CAST(FLOOR(@lease_seconds) AS INT),
                 COALESCE(CAST(@now AS DATETIME2), SYSUTCDATETIME())))
-WHERE id = @id AND status = N'building' AND claimed_by = @worker_id;
+WHERE id = @id AND status = N'building' AND claimed_by = @worker_id
+  AND attempt_count = @attempt_count;
 
 -- name: MarkEnvironmentReady :execrows
 UPDATE environments
@@ -199,7 +200,8 @@ SET status = N'ready',
     error_message = NULL,
     claim_expires_at = NULL,
     updated_at = COALESCE(CAST(@now AS DATETIME2), SYSUTCDATETIME())
-WHERE id = @id AND status = N'building' AND claimed_by = @worker_id;
+WHERE id = @id AND status = N'building' AND claimed_by = @worker_id
+  AND attempt_count = @attempt_count;
 
 -- name: FailEnvironmentBuild :one
 -- backoff(n) = min(max, base * 2^(n-1)), worked out from the attempt count
@@ -214,7 +216,8 @@ DECLARE @failed TABLE (
 );
 SELECT @attempts = e.attempt_count
 FROM environments AS e WITH (UPDLOCK, ROWLOCK)
-WHERE e.id = @id AND e.status = N'building' AND e.claimed_by = @worker_id;
+WHERE e.id = @id AND e.status = N'building' AND e.claimed_by = @worker_id
+  AND e.attempt_count = @attempt_count;
 IF @attempts IS NOT NULL
 BEGIN
     SET @retry = CASE WHEN @attempts < @max_attempts THEN 1 ELSE 0 END;
@@ -246,7 +249,8 @@ SET status = N'queued',
     claim_expires_at = NULL,
     available_at = COALESCE(CAST(@now AS DATETIME2), SYSUTCDATETIME()),
     updated_at = COALESCE(CAST(@now AS DATETIME2), SYSUTCDATETIME())
-WHERE id = @id AND status = N'building' AND claimed_by = @worker_id;
+WHERE id = @id AND status = N'building' AND claimed_by = @worker_id
+  AND attempt_count = @attempt_count;
 
 -- name: ExpireEnvironmentLeases :many
 SET NOCOUNT ON;

@@ -99,7 +99,8 @@ UPDATE runs
 SET claim_expires_at = DATEADD(MILLISECOND, CAST(ROUND((@lease_seconds - FLOOR(@lease_seconds)) * 1000, 0) AS INT),
         DATEADD(SECOND, CAST(FLOOR(@lease_seconds) AS INT),
                 COALESCE(CAST(@now AS DATETIME2), SYSUTCDATETIME())))
-WHERE id = @id AND status = N'running' AND claimed_by = @worker_id;
+WHERE id = @id AND status = N'running' AND claimed_by = @worker_id
+  AND attempt_count = @attempt_count;
 
 -- name: CompleteRun :execrows
 UPDATE runs
@@ -109,7 +110,8 @@ SET status = N'succeeded',
     output_path = @output_path,
     error_message = @error_message,
     claim_expires_at = NULL
-WHERE id = @id AND status = N'running' AND claimed_by = @worker_id;
+WHERE id = @id AND status = N'running' AND claimed_by = @worker_id
+  AND attempt_count = @attempt_count;
 
 -- name: FailRun :one
 -- backoff(n) = min(max, base * 2^(n-1)), worked out from the run's
@@ -128,7 +130,8 @@ DECLARE @failed TABLE (
 );
 SELECT @attempts = r.attempt_count, @max_attempts = r.max_attempts
 FROM runs AS r WITH (UPDLOCK, ROWLOCK)
-WHERE r.id = @id AND r.status = N'running' AND r.claimed_by = @worker_id;
+WHERE r.id = @id AND r.status = N'running' AND r.claimed_by = @worker_id
+  AND r.attempt_count = @attempt_count;
 IF @attempts IS NOT NULL
 BEGIN
     SET @retry = CASE WHEN @retryable = 1 AND @attempts < @max_attempts THEN 1 ELSE 0 END;
@@ -161,7 +164,8 @@ SET status = N'queued',
     claimed_by = NULL,
     claim_expires_at = NULL,
     available_at = COALESCE(CAST(@now AS DATETIME2), SYSUTCDATETIME())
-WHERE id = @id AND status = N'running' AND claimed_by = @worker_id;
+WHERE id = @id AND status = N'running' AND claimed_by = @worker_id
+  AND attempt_count = @attempt_count;
 
 -- name: DeferRun :execrows
 UPDATE r

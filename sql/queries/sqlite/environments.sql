@@ -94,7 +94,8 @@ RETURNING id, workspace_id, configuration_id, engine_spec, deps_digest, attempt_
 UPDATE environments
 SET claim_expires_at = strftime('%Y-%m-%d %H:%M:%f000', COALESCE(sqlc.narg(now), 'now'),
                                 '+' || CAST(@lease_seconds AS REAL) || ' seconds')
-WHERE id = @id AND status = 'building' AND claimed_by = @worker_id;
+WHERE id = @id AND status = 'building' AND claimed_by = @worker_id
+  AND attempt_count = @attempt_count;
 
 -- name: MarkEnvironmentReady :execrows
 UPDATE environments
@@ -105,7 +106,8 @@ SET status = 'ready',
     error_message = NULL,
     claim_expires_at = NULL,
     updated_at = strftime('%Y-%m-%d %H:%M:%f000', COALESCE(sqlc.narg(now), 'now'))
-WHERE id = @id AND status = 'building' AND claimed_by = @worker_id;
+WHERE id = @id AND status = 'building' AND claimed_by = @worker_id
+  AND attempt_count = @attempt_count;
 
 -- name: FailEnvironmentBuild :one
 -- A failed build goes back to queued after a backoff while build attempts
@@ -123,6 +125,7 @@ SET status = CASE WHEN attempt_count < CAST(@max_attempts AS INTEGER) THEN 'queu
     claim_expires_at = NULL,
     updated_at = strftime('%Y-%m-%d %H:%M:%f000', COALESCE(sqlc.narg(now), 'now'))
 WHERE id = @id AND status = 'building' AND claimed_by = @worker_id
+  AND attempt_count = @attempt_count
 RETURNING status, attempt_count, available_at;
 
 -- name: ReleaseEnvironment :execrows
@@ -134,7 +137,8 @@ SET status = 'queued',
     claim_expires_at = NULL,
     available_at = strftime('%Y-%m-%d %H:%M:%f000', COALESCE(sqlc.narg(now), 'now')),
     updated_at = strftime('%Y-%m-%d %H:%M:%f000', COALESCE(sqlc.narg(now), 'now'))
-WHERE id = @id AND status = 'building' AND claimed_by = @worker_id;
+WHERE id = @id AND status = 'building' AND claimed_by = @worker_id
+  AND attempt_count = @attempt_count;
 
 -- name: ExpireEnvironmentLeases :many
 -- A building environment whose worker stopped heartbeating goes back to queued.

@@ -1,5 +1,8 @@
 -- Runs: the queue. Every write to a claimed run is fenced on
--- (status, claimed_by); zero rows changed means the claim was lost.
+-- (status, claimed_by, attempt_count); zero rows changed means the claim
+-- was lost. The attempt count tells this worker's claim from a later claim
+-- of the same run by the same worker (after its lease expired), whose
+-- status and claimed_by are the same.
 --
 -- A batch update written "WHERE id IN (SELECT ... LIMIT 500) AND +status =
 -- ..." keeps the status fence out of the index choice (unary + on a column
@@ -43,7 +46,8 @@ RETURNING id, workspace_id, configuration_id, input_document_id, input_sheet_nam
 UPDATE runs
 SET claim_expires_at = strftime('%Y-%m-%d %H:%M:%f000', COALESCE(sqlc.narg(now), 'now'),
                                 '+' || CAST(@lease_seconds AS REAL) || ' seconds')
-WHERE id = @id AND status = 'running' AND claimed_by = @worker_id;
+WHERE id = @id AND status = 'running' AND claimed_by = @worker_id
+  AND attempt_count = @attempt_count;
 
 -- name: CompleteRun :execrows
 -- Success. Runs in the same transaction as the results replace.
@@ -56,7 +60,8 @@ SET status = 'succeeded',
     output_path = sqlc.narg(output_path),
     error_message = sqlc.narg(error_message),
     claim_expires_at = NULL
-WHERE id = @id AND status = 'running' AND claimed_by = @worker_id;
+WHERE id = @id AND status = 'running' AND claimed_by = @worker_id
+  AND attempt_count = @attempt_count;
 
 -- name: FailRun :one
 -- Failure: back to queued after backoff(attempt_count) while attempts remain
@@ -78,6 +83,7 @@ SET status = CASE WHEN CAST(@retryable AS BOOLEAN) AND attempt_count < max_attem
     error_message = @error_message,
     claim_expires_at = NULL
 WHERE id = @id AND status = 'running' AND claimed_by = @worker_id
+  AND attempt_count = @attempt_count
 RETURNING status, attempt_count, max_attempts, available_at;
 
 -- name: ReleaseRun :execrows
@@ -89,7 +95,8 @@ SET status = 'queued',
     claimed_by = NULL,
     claim_expires_at = NULL,
     available_at = strftime('%Y-%m-%d %H:%M:%f000', COALESCE(sqlc.narg(now), 'now'))
-WHERE id = @id AND status = 'running' AND claimed_by = @worker_id;
+WHERE id = @id AND status = 'running' AND claimed_by = @worker_id
+  AND attempt_count = @attempt_count;
 
 -- name: DeferRun :execrows
 -- Give a run back without spending its attempt, to be claimed again only
