@@ -57,7 +57,7 @@ EXEC @result = sp_getapplock
 IF @result < 0
     THROW 50001, N'could not take the ade-worker migration lock (sp_getapplock)', 1;`,
 	},
-	// sql/queries/mssql/environments.sql:137
+	// sql/queries/mssql/environments.sql:140
 	claimEnvironment: {
 		name:   "ClaimEnvironment",
 		params: []string{"worker_id", "now", "lease_seconds"},
@@ -73,8 +73,8 @@ DECLARE @claimed TABLE (
     id               NVARCHAR(36)  NOT NULL,
     workspace_id     NVARCHAR(36)  NOT NULL,
     configuration_id NVARCHAR(36)  NOT NULL,
-    engine_spec      NVARCHAR(400) NOT NULL,
-    deps_digest      NVARCHAR(200) NOT NULL,
+    engine_spec      NVARCHAR(400) COLLATE Latin1_General_100_BIN2 NOT NULL,
+    deps_digest      NVARCHAR(200) COLLATE Latin1_General_100_BIN2 NOT NULL,
     attempt_count    INT           NOT NULL,
     claim_expires_at DATETIME2     NULL
 );
@@ -139,8 +139,8 @@ DECLARE @claimed TABLE (
     input_document_id NVARCHAR(36)  NOT NULL,
     input_sheet_names NVARCHAR(MAX) NULL,
     run_options       NVARCHAR(MAX) NULL,
-    engine_spec       NVARCHAR(400) NOT NULL,
-    deps_digest       NVARCHAR(200) NOT NULL,
+    engine_spec       NVARCHAR(400) COLLATE Latin1_General_100_BIN2 NOT NULL,
+    deps_digest       NVARCHAR(200) COLLATE Latin1_General_100_BIN2 NOT NULL,
     attempt_count     INT           NOT NULL,
     max_attempts      INT           NOT NULL,
     claim_expires_at  DATETIME2     NULL,
@@ -346,11 +346,14 @@ END;`,
 SET NOCOUNT ON;
 -- (@keys has no key: the walk visits each key once, and the four columns
 -- can be longer than a clustered key's 900 bytes.)
+-- engine_spec and deps_digest have the columns' binary collation: a table
+-- variable's columns take the database's, and comparing the two would fail
+-- (error 468, a collation conflict).
 DECLARE @keys TABLE (
     workspace_id     NVARCHAR(36)  NOT NULL,
     configuration_id NVARCHAR(36)  NOT NULL,
-    engine_spec      NVARCHAR(400) NOT NULL,
-    deps_digest      NVARCHAR(200) NOT NULL
+    engine_spec      NVARCHAR(400) COLLATE Latin1_General_100_BIN2 NOT NULL,
+    deps_digest      NVARCHAR(200) COLLATE Latin1_General_100_BIN2 NOT NULL
 );
 DECLARE @ws NVARCHAR(36), @cfg NVARCHAR(36), @spec NVARCHAR(400), @digest NVARCHAR(200);
 DECLARE @found INT;
@@ -432,7 +435,7 @@ WHERE NOT EXISTS (
       AND e.deps_digest = k.deps_digest
 );`,
 	},
-	// sql/queries/mssql/environments.sql:255
+	// sql/queries/mssql/environments.sql:258
 	expireEnvironmentLeases: {
 		name:   "ExpireEnvironmentLeases",
 		params: []string{"now"},
@@ -510,7 +513,7 @@ WHERE id IN (SELECT x.id FROM @expired AS x)
 SET NOCOUNT OFF;
 SELECT id, workspace_id, status, attempt_count FROM @requeued;`,
 	},
-	// sql/queries/mssql/environments.sql:206
+	// sql/queries/mssql/environments.sql:209
 	failEnvironmentBuild: {
 		name:   "FailEnvironmentBuild",
 		params: []string{"max_attempts", "now", "backoff_max_seconds", "backoff_base_seconds", "error_message", "id", "worker_id", "attempt_count"},
@@ -710,7 +713,7 @@ SELECT id, workspace_id, original_filename, stored_uri, version, deleted_at
 FROM documents
 WHERE id = @p1 AND workspace_id = @p2;`,
 	},
-	// sql/queries/mssql/environments.sql:316
+	// sql/queries/mssql/environments.sql:319
 	getEnvironment: {
 		name:   "GetEnvironment",
 		params: []string{"id"},
@@ -734,7 +737,7 @@ SELECT id, workspace_id, configuration_id, input_document_id, input_sheet_names,
 FROM runs
 WHERE id = @p1;`,
 	},
-	// sql/queries/mssql/results.sql:88
+	// sql/queries/mssql/results.sql:90
 	getRunMetrics: {
 		name:   "GetRunMetrics",
 		params: []string{"run_id"},
@@ -750,7 +753,7 @@ SELECT run_id, evaluation_outcome,
 FROM run_metrics
 WHERE run_id = @p1;`,
 	},
-	// sql/queries/mssql/environments.sql:186
+	// sql/queries/mssql/environments.sql:189
 	heartbeatEnvironment: {
 		name:   "HeartbeatEnvironment",
 		params: []string{"now", "lease_seconds", "id", "worker_id", "attempt_count"},
@@ -807,6 +810,8 @@ INSERT INTO runs (
 		text: `-- name: InsertRunFields :exec
 -- One NVARCHAR(MAX) JSON parameter carries every row: far under the
 -- 2,100-parameter limit at any size (OPENJSON needs compatibility level 130+).
+-- The WITH types are the table's: OPENJSON cuts a longer string silently.
+-- (The worker never sends a longer one: internal/results leaves it out.)
 INSERT INTO run_fields (
     run_id, field, label, detected, best_mapping_score, occurrences_tables, occurrences_columns
 )
@@ -814,7 +819,7 @@ SELECT @p1, j.field, j.label, j.detected, j.best_mapping_score,
        j.occurrences_tables, j.occurrences_columns
 FROM OPENJSON(@p2) WITH (
     field               NVARCHAR(400)  '$.field',
-    label               NVARCHAR(1000) '$.label',
+    label               NVARCHAR(4000) '$.label',
     detected            BIT            '$.detected',
     best_mapping_score  FLOAT          '$.best_mapping_score',
     occurrences_tables  BIGINT         '$.occurrences_tables',
@@ -846,7 +851,7 @@ INSERT INTO run_metrics (
     @p24, @p25
 );`,
 	},
-	// sql/queries/mssql/results.sql:62
+	// sql/queries/mssql/results.sql:64
 	insertRunTableColumns: {
 		name:   "InsertRunTableColumns",
 		params: []string{"run_id", "columns"},
@@ -861,9 +866,9 @@ SELECT @p1, j.workbook_index, j.workbook_name, j.sheet_index, j.sheet_name, j.ta
        j.mapped_field, j.mapping_score, j.mapping_method, j.unmapped_reason
 FROM OPENJSON(@p2) WITH (
     workbook_index    BIGINT         '$.workbook_index',
-    workbook_name     NVARCHAR(1000) '$.workbook_name',
+    workbook_name     NVARCHAR(4000) '$.workbook_name',
     sheet_index       BIGINT         '$.sheet_index',
-    sheet_name        NVARCHAR(1000) '$.sheet_name',
+    sheet_name        NVARCHAR(4000) '$.sheet_name',
     table_index       BIGINT         '$.table_index',
     column_index      BIGINT         '$.column_index',
     header_raw        NVARCHAR(MAX)  '$.header_raw',
@@ -872,8 +877,8 @@ FROM OPENJSON(@p2) WITH (
     mapping_status    NVARCHAR(20)   '$.mapping_status',
     mapped_field      NVARCHAR(400)  '$.mapped_field',
     mapping_score     FLOAT          '$.mapping_score',
-    mapping_method    NVARCHAR(100)  '$.mapping_method',
-    unmapped_reason   NVARCHAR(1000) '$.unmapped_reason'
+    mapping_method    NVARCHAR(4000) '$.mapping_method',
+    unmapped_reason   NVARCHAR(4000) '$.unmapped_reason'
 ) AS j;`,
 	},
 	// sql/queries/mssql/gc.sql:49
@@ -923,7 +928,7 @@ WHERE e.status IN (N'ready', N'failed')
   )
 ORDER BY e.id;`,
 	},
-	// sql/queries/mssql/results.sql:100
+	// sql/queries/mssql/results.sql:102
 	listRunFields: {
 		name:   "ListRunFields",
 		params: []string{"run_id"},
@@ -933,7 +938,7 @@ FROM run_fields
 WHERE run_id = @p1
 ORDER BY field;`,
 	},
-	// sql/queries/mssql/results.sql:106
+	// sql/queries/mssql/results.sql:108
 	listRunTableColumns: {
 		name:   "ListRunTableColumns",
 		params: []string{"run_id"},
@@ -955,7 +960,7 @@ FROM runs
 WHERE status = N'running'
 ORDER BY claim_expires_at;`,
 	},
-	// sql/queries/mssql/environments.sql:194
+	// sql/queries/mssql/environments.sql:197
 	markEnvironmentReady: {
 		name:   "MarkEnvironmentReady",
 		params: []string{"python_version", "python_interpreter", "engine_version", "now", "id", "worker_id", "attempt_count"},
@@ -1004,7 +1009,7 @@ SELECT
                 AND e.status = N'failed'
           )) AS t) AS has_queued_run;`,
 	},
-	// sql/queries/mssql/environments.sql:244
+	// sql/queries/mssql/environments.sql:247
 	releaseEnvironment: {
 		name:   "ReleaseEnvironment",
 		params: []string{"now", "id", "worker_id", "attempt_count"},
@@ -1040,7 +1045,7 @@ SET status = N'queued',
 WHERE id = @p2 AND status = N'running' AND claimed_by = @p3
   AND attempt_count = @p4;`,
 	},
-	// sql/queries/mssql/environments.sql:304
+	// sql/queries/mssql/environments.sql:307
 	requeueEnvironment: {
 		name:   "RequeueEnvironment",
 		params: []string{"error_message", "now", "id", "seen_updated_at"},
@@ -1056,7 +1061,7 @@ SET status = N'queued',
     updated_at = COALESCE(CAST(@p2 AS DATETIME2), SYSUTCDATETIME())
 WHERE id = @p3 AND status = N'ready' AND updated_at = CAST(@p4 AS DATETIME2);`,
 	},
-	// sql/queries/mssql/environments.sql:108
+	// sql/queries/mssql/environments.sql:111
 	retryFailedEnvironments: {
 		name:   "RetryFailedEnvironments",
 		params: []string{"now"},
@@ -1123,7 +1128,7 @@ IF @@ROWCOUNT = 0
             COALESCE(CAST(@p3 AS DATETIME2), SYSUTCDATETIME()));
 COMMIT TRANSACTION;`,
 	},
-	// sql/queries/mssql/environments.sql:282
+	// sql/queries/mssql/environments.sql:285
 	useEnvironment: {
 		name:   "UseEnvironment",
 		params: []string{"now", "workspace_id", "configuration_id", "engine_spec", "deps_digest"},

@@ -286,6 +286,10 @@ func (w *Worker) engineOutcome(ctx context.Context, res engine.Result, opts runo
 			ev.Emit("warning", "run.summary_invalid", "engine.run.completed data is not a JSON object; no results recorded", map[string]any{"error": err.Error()})
 		} else {
 			summary = &s
+			if len(s.TooLong) > 0 {
+				ev.Emit("warning", "run.summary_too_long", "values longer than the database stores were left out of the results",
+					map[string]any{"left_out": s.TooLong, "max_name_characters": results.MaxNameLength, "max_text_characters": results.MaxTextLength})
+			}
 		}
 	}
 	if res.ExitCode != 0 {

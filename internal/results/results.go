@@ -38,9 +38,14 @@ type Summary struct {
 	// trimmed; "" when absent.
 	Error string
 	// SkippedFields and SkippedColumns count the items dropped because
-	// they lacked a required value or repeated a key, so the caller can
-	// log that the summary was not fully understood.
+	// they lacked a required value, repeated a key, or (a field) had a name
+	// longer than MaxNameLength, so the caller can log that the summary was
+	// not fully understood.
 	SkippedFields, SkippedColumns int
+	// TooLong says which values were left out for being longer than the
+	// database stores (MaxNameLength, MaxTextLength), the first few of
+	// them; empty when none was.
+	TooLong []string
 }
 
 // Metrics is the run_metrics row. Each field is nil when the summary has no
@@ -120,6 +125,8 @@ var ErrNotObject = errors.New("run summary is not a JSON object")
 //   - booleans from JSON booleans, numbers (non-zero is true) or the
 //     strings 1/true/yes/y/on and 0/false/no/n/off, trimmed, in any case;
 //   - strings from JSON strings only, trimmed; empty is absent.
+//   - text longer than the database stores is left out, the same on every
+//     database (see applyLimits), and listed in Summary.TooLong.
 func Parse(data []byte) (Summary, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
@@ -153,6 +160,7 @@ func Parse(data []byte) (Summary, error) {
 	if msg := text(errValue); msg != nil {
 		s.Error = *msg
 	}
+	applyLimits(&s)
 	return s, nil
 }
 

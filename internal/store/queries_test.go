@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -895,6 +896,61 @@ func TestAttemptCountFencesAStaleJobOfTheSameWorker(t *testing.T) {
 		}
 		if n, _ := q.MarkEnvironmentReady(ctx, db.MarkEnvironmentReadyParams{Now: at(52 * time.Second), ID: env.ID, WorkerID: ns(worker), AttemptCount: again.AttemptCount}); n != 1 {
 			t.Fatalf("the current build's ready changed %d rows, want 1", n)
+		}
+	})
+}
+
+// Field names are compared as SQLite compares them, byte for byte: Email
+// and email are two fields on both dialects (SQL Server's default collation
+// is case-insensitive, and made them one key: the ack failed on every
+// attempt). And text up to the stored limits comes back unchanged: a
+// 1,500-character label, sheet name or reason was cut to the 1,000 the
+// T-SQL declared, where SQLite kept it whole.
+func TestResultsKeepCaseAndLongText(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		enqueue(t, s, "run-1", keyA, 3, 0)
+		readyEnvs(t, s, 0)
+		claimRun(t, s, time.Second, 60)
+		long := strings.Repeat("Wörter, ", 187) + "Ende" // 1,500 characters, not all ASCII
+		fields := []fieldRow{
+			{Field: "email", Label: ptr("lower " + long), Detected: true},
+			{Field: "Email", Label: ptr("Upper " + long), Detected: false},
+		}
+		cols := []columnRow{{WorkbookName: ptr(long), SheetName: ptr(long), ColumnIndex: 0, MappingStatus: "mapped", MappedField: ptr("Email")}}
+		fj, _ := json.Marshal(fields)
+		cj, _ := json.Marshal(cols)
+		err := s.Write(ctx, func(q *db.Queries) error {
+			if n, err := q.CompleteRun(ctx, db.CompleteRunParams{Now: at(2 * time.Second), ID: "run-1", WorkerID: ns(worker), AttemptCount: 1}); err != nil || n != 1 {
+				return fmt.Errorf("complete: %d, %w", n, err)
+			}
+			if err := q.InsertRunMetrics(ctx, db.InsertRunMetricsParams{RunID: "run-1", EvaluationOutcome: ns(long), ValidationMaxSeverity: ns(long)}); err != nil {
+				return err
+			}
+			if err := q.InsertRunFields(ctx, db.InsertRunFieldsParams{RunID: "run-1", Fields: string(fj)}); err != nil {
+				return err
+			}
+			return q.InsertRunTableColumns(ctx, db.InsertRunTableColumnsParams{RunID: "run-1", Columns: string(cj)})
+		})
+		if err != nil {
+			t.Fatalf("ack with Email and email and 1,500-character text: %v", err)
+		}
+		q := s.Queries()
+		got, err := q.ListRunFields(ctx, "run-1")
+		if err != nil || len(got) != 2 {
+			t.Fatalf("fields = %d rows, %v; want Email and email", len(got), err)
+		}
+		// Byte order, as SQLite sorts: upper case first.
+		if got[0].Field != "Email" || got[0].Label.String != "Upper "+long || got[1].Field != "email" || got[1].Label.String != "lower "+long {
+			t.Fatalf("fields = %q (label %d chars), %q (label %d chars)", got[0].Field, len(got[0].Label.String), got[1].Field, len(got[1].Label.String))
+		}
+		gotCols, err := q.ListRunTableColumns(ctx, "run-1")
+		if err != nil || len(gotCols) != 1 || gotCols[0].WorkbookName.String != long || gotCols[0].SheetName.String != long || gotCols[0].MappedField.String != "Email" {
+			t.Fatalf("columns = %+v, %v", gotCols, err)
+		}
+		m, err := q.GetRunMetrics(ctx, "run-1")
+		if err != nil || m.EvaluationOutcome.String != long || m.ValidationMaxSeverity.String != long {
+			t.Fatalf("metrics text cut: outcome %d, severity %d characters; %v", len([]rune(m.EvaluationOutcome.String)), len([]rune(m.ValidationMaxSeverity.String)), err)
 		}
 	})
 }

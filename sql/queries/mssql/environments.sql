@@ -19,11 +19,14 @@
 SET NOCOUNT ON;
 -- (@keys has no key: the walk visits each key once, and the four columns
 -- can be longer than a clustered key's 900 bytes.)
+-- engine_spec and deps_digest have the columns' binary collation: a table
+-- variable's columns take the database's, and comparing the two would fail
+-- (error 468, a collation conflict).
 DECLARE @keys TABLE (
     workspace_id     NVARCHAR(36)  NOT NULL,
     configuration_id NVARCHAR(36)  NOT NULL,
-    engine_spec      NVARCHAR(400) NOT NULL,
-    deps_digest      NVARCHAR(200) NOT NULL
+    engine_spec      NVARCHAR(400) COLLATE Latin1_General_100_BIN2 NOT NULL,
+    deps_digest      NVARCHAR(200) COLLATE Latin1_General_100_BIN2 NOT NULL
 );
 DECLARE @ws NVARCHAR(36), @cfg NVARCHAR(36), @spec NVARCHAR(400), @digest NVARCHAR(200);
 DECLARE @found INT;
@@ -146,8 +149,8 @@ DECLARE @claimed TABLE (
     id               NVARCHAR(36)  NOT NULL,
     workspace_id     NVARCHAR(36)  NOT NULL,
     configuration_id NVARCHAR(36)  NOT NULL,
-    engine_spec      NVARCHAR(400) NOT NULL,
-    deps_digest      NVARCHAR(200) NOT NULL,
+    engine_spec      NVARCHAR(400) COLLATE Latin1_General_100_BIN2 NOT NULL,
+    deps_digest      NVARCHAR(200) COLLATE Latin1_General_100_BIN2 NOT NULL,
     attempt_count    INT           NOT NULL,
     claim_expires_at DATETIME2     NULL
 );

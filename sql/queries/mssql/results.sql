@@ -45,6 +45,8 @@ INSERT INTO run_metrics (
 -- name: InsertRunFields :exec
 -- One NVARCHAR(MAX) JSON parameter carries every row: far under the
 -- 2,100-parameter limit at any size (OPENJSON needs compatibility level 130+).
+-- The WITH types are the table's: OPENJSON cuts a longer string silently.
+-- (The worker never sends a longer one: internal/results leaves it out.)
 INSERT INTO run_fields (
     run_id, field, label, detected, best_mapping_score, occurrences_tables, occurrences_columns
 )
@@ -52,7 +54,7 @@ SELECT @run_id, j.field, j.label, j.detected, j.best_mapping_score,
        j.occurrences_tables, j.occurrences_columns
 FROM OPENJSON(@fields) WITH (
     field               NVARCHAR(400)  '$.field',
-    label               NVARCHAR(1000) '$.label',
+    label               NVARCHAR(4000) '$.label',
     detected            BIT            '$.detected',
     best_mapping_score  FLOAT          '$.best_mapping_score',
     occurrences_tables  BIGINT         '$.occurrences_tables',
@@ -70,9 +72,9 @@ SELECT @run_id, j.workbook_index, j.workbook_name, j.sheet_index, j.sheet_name, 
        j.mapped_field, j.mapping_score, j.mapping_method, j.unmapped_reason
 FROM OPENJSON(@columns) WITH (
     workbook_index    BIGINT         '$.workbook_index',
-    workbook_name     NVARCHAR(1000) '$.workbook_name',
+    workbook_name     NVARCHAR(4000) '$.workbook_name',
     sheet_index       BIGINT         '$.sheet_index',
-    sheet_name        NVARCHAR(1000) '$.sheet_name',
+    sheet_name        NVARCHAR(4000) '$.sheet_name',
     table_index       BIGINT         '$.table_index',
     column_index      BIGINT         '$.column_index',
     header_raw        NVARCHAR(MAX)  '$.header_raw',
@@ -81,8 +83,8 @@ FROM OPENJSON(@columns) WITH (
     mapping_status    NVARCHAR(20)   '$.mapping_status',
     mapped_field      NVARCHAR(400)  '$.mapped_field',
     mapping_score     FLOAT          '$.mapping_score',
-    mapping_method    NVARCHAR(100)  '$.mapping_method',
-    unmapped_reason   NVARCHAR(1000) '$.unmapped_reason'
+    mapping_method    NVARCHAR(4000) '$.mapping_method',
+    unmapped_reason   NVARCHAR(4000) '$.unmapped_reason'
 ) AS j;
 
 -- name: GetRunMetrics :one
