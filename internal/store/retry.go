@@ -3,8 +3,13 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
+	"fmt"
+	"io"
 	"math/rand/v2"
+	"net"
+	"syscall"
 	"time"
 
 	mssql "github.com/microsoft/go-mssqldb"
@@ -21,16 +26,23 @@ var transientCodes = map[int32]bool{
 	40613: true, // database not currently available (failover)
 	40197: true, // error processing the request (reconfiguration)
 	40501: true, // service busy
+	40540: true, // the service has encountered an error processing the request
 	49918: true, // not enough resources to process the request
 	49919: true, // too many create or update operations in progress
 	49920: true, // too many operations in progress
 	4060:  true, // cannot open database (during failover)
 	10928: true, // resource limit reached
 	10929: true, // minimum resources not guaranteed
+	10936: true, // request limit of the elastic pool reached
 }
 
-// IsTransient reports whether err is a SQL Server error worth retrying.
+// IsTransient reports whether err is worth retrying: a SQL Server error of
+// transientCodes, or a connection that dropped (see connectionLost). A
+// failed commit never is: see ErrCommitUnknown.
 func IsTransient(err error) bool {
+	if err == nil || errors.Is(err, ErrCommitUnknown) {
+		return false
+	}
 	var me mssql.Error
 	if errors.As(err, &me) {
 		return transientError(me)
@@ -39,7 +51,39 @@ func IsTransient(err error) bool {
 	if errors.As(err, &mp) && mp != nil {
 		return transientError(*mp)
 	}
-	return false
+	return connectionLost(err)
+}
+
+// connectionLost reports whether err says the connection to the server
+// went away (a failover, a network drop, a killed session) rather than that
+// the server refused the work: go-mssqldb reports it as driver.ErrBadConn,
+// io.EOF, a net.Error or a reset connection, never as a numbered error. The
+// server rolls back the open transaction of a session it loses. A context
+// that ended is not a lost connection, though the read it stopped may look
+// like one.
+func connectionLost(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var ne net.Error
+	return errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNABORTED) || errors.Is(err, syscall.EPIPE) ||
+		errors.As(err, &ne)
+}
+
+// ErrCommitUnknown is a commit that failed without the server saying how it
+// ended: the connection dropped while the commit was on its way, so the
+// transaction may have committed or not. It is never retried (the work
+// might happen twice); the caller's fences and the lease sort it out, as
+// for a worker that died at that moment.
+var ErrCommitUnknown = errors.New("commit failed, outcome unknown")
+
+// commitFailed wraps the error of a failed commit.
+func commitFailed(err error) error {
+	if connectionLost(err) {
+		return fmt.Errorf("%w: %w", ErrCommitUnknown, err)
+	}
+	return fmt.Errorf("commit: %w", err)
 }
 
 // transientError looks at the error and every error of its batch: a
@@ -103,16 +147,20 @@ func (p retryPolicy) sleep(step time.Duration) time.Duration {
 }
 
 // retryingDBTX sends each statement again, under policy, while SQL Server
-// answers it with a transient error. It is only ever used outside
-// transactions: after a deadlock SQL Server has rolled the whole
-// transaction back, and a statement sent again on that connection would run
-// on its own, outside it (Store.Write retries the transaction instead).
+// answers it with a transient error or the connection drops. It is only
+// ever used outside transactions: after a deadlock SQL Server has rolled the
+// whole transaction back, and a statement sent again on that connection
+// would run on its own, outside it (Store.Write retries the transaction
+// instead).
 //
 // Every statement the worker sends outside a transaction may be sent again:
-// a failed statement changed nothing, and the multi-statement twins either
-// run in their own transaction (UpsertConfiguration) or are idempotent
-// (the batched deletes). An error that arrives after the first result row
-// is read (inside rows.Next or Row.Scan) is the caller's to handle.
+// a statement that failed with a numbered error changed nothing; one whose
+// connection dropped may have run, and sending it again does no harm, as
+// these are reads, heartbeats and idempotent writes (the multi-statement
+// twins either run in their own transaction, UpsertConfiguration, or are
+// idempotent, the batched deletes). An error that arrives after the first
+// result row is read (inside rows.Next or Row.Scan) is the caller's to
+// handle.
 type retryingDBTX struct {
 	inner  db.DBTX
 	policy retryPolicy

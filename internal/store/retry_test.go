@@ -7,14 +7,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"syscall"
 	"testing"
 	"time"
 
 	mssql "github.com/microsoft/go-mssqldb"
+
+	"github.com/ade-dev/ade-worker/gen/db"
 )
 
 func TestIsTransient(t *testing.T) {
-	for _, n := range []int32{1205, 40613, 40197, 40501, 49918, 49919, 49920, 4060, 10928, 10929} {
+	for _, n := range []int32{1205, 40613, 40197, 40501, 40540, 49918, 49919, 49920, 4060, 10928, 10929, 10936} {
 		e := mssql.Error{Number: n, Message: "transient"}
 		if !IsTransient(e) {
 			t.Errorf("error %d is not transient", n)
@@ -38,6 +42,36 @@ func TestIsTransient(t *testing.T) {
 		if IsTransient(err) {
 			t.Errorf("IsTransient(%v) = true", err)
 		}
+	}
+	// A connection that dropped, however go-mssqldb reports it.
+	for _, err := range []error{
+		driver.ErrBadConn,
+		io.EOF,
+		io.ErrUnexpectedEOF,
+		&net.OpError{Op: "read", Net: "tcp", Err: io.EOF},
+		&net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET},
+		fmt.Errorf("insert run: %w", syscall.EPIPE),
+	} {
+		if !IsTransient(err) {
+			t.Errorf("IsTransient(%v) = false; a dropped connection is retried", err)
+		}
+	}
+	// But not a context that ended, nor a commit whose outcome is unknown.
+	for _, err := range []error{
+		context.Canceled,
+		fmt.Errorf("read: %w", errors.Join(io.EOF, context.DeadlineExceeded)),
+		commitFailed(io.EOF),
+		commitFailed(driver.ErrBadConn),
+	} {
+		if IsTransient(err) {
+			t.Errorf("IsTransient(%v) = true", err)
+		}
+	}
+	if err := commitFailed(io.EOF); !errors.Is(err, ErrCommitUnknown) || !errors.Is(err, io.EOF) {
+		t.Errorf("commitFailed(io.EOF) = %v; want ErrCommitUnknown wrapping io.EOF", err)
+	}
+	if err := commitFailed(mssql.Error{Number: 547}); errors.Is(err, ErrCommitUnknown) {
+		t.Errorf("a commit the server refused is not of unknown outcome: %v", err)
 	}
 	// A deadlock reported after an informational message still counts.
 	batch := mssql.Error{Number: 3621, All: []mssql.Error{{Number: 1205}, {Number: 3621}}}
@@ -246,4 +280,63 @@ func errNumber(err error) int32 {
 		return me.Number
 	}
 	return 0
+}
+
+// txDriver is a database/sql driver whose every commit fails with
+// commitErr (nil: succeeds).
+type txDriver struct {
+	commitErr error
+	commits   *int
+}
+
+func (d txDriver) Open(string) (driver.Conn, error)             { return txConn(d), nil }
+func (d txDriver) Connect(context.Context) (driver.Conn, error) { return txConn(d), nil }
+func (d txDriver) Driver() driver.Driver                        { return d }
+
+type txConn txDriver
+
+func (c txConn) Prepare(string) (driver.Stmt, error) { return nil, errors.New("no prepare") }
+func (c txConn) Close() error                        { return nil }
+func (c txConn) Begin() (driver.Tx, error)           { return txTx(c), nil }
+
+type txTx txConn
+
+func (t txTx) Commit() error {
+	*t.commits++
+	return t.commitErr
+}
+func (t txTx) Rollback() error { return nil }
+
+// txStore is a SQL Server store over txDriver.
+func txStore(t *testing.T, commitErr error) (*Store, *int) {
+	t.Helper()
+	commits := new(int)
+	d := sql.OpenDB(txDriver{commitErr: commitErr, commits: commits})
+	t.Cleanup(func() { d.Close() })
+	return &Store{db: d, dialect: MSSQL, counter: &StatementCounter{}}, commits
+}
+
+// A transaction whose connection dropped under it runs again; one whose
+// commit failed with the connection does not: it may have committed.
+func TestWriteRetriesALostConnectionButNotALostCommit(t *testing.T) {
+	ctx := context.Background()
+	s, commits := txStore(t, nil)
+	runs := 0
+	err := s.Write(ctx, func(*db.Queries) error {
+		runs++
+		if runs == 1 {
+			return fmt.Errorf("insert run: %w", &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET})
+		}
+		return nil
+	})
+	if err != nil || runs != 2 || *commits != 1 {
+		t.Fatalf("Write = %v after %d runs and %d commits; want it run again and committed once", err, runs, *commits)
+	}
+
+	s, commits = txStore(t, io.EOF)
+	runs = 0
+	err = s.Write(ctx, func(*db.Queries) error { runs++; return nil })
+	if !errors.Is(err, ErrCommitUnknown) || runs != 1 || *commits != 1 {
+		t.Fatalf("Write = %v after %d runs and %d commits; want ErrCommitUnknown after one", err, runs, *commits)
+	}
 }

@@ -320,9 +320,11 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 // Write runs fn in one write transaction: BEGIN IMMEDIATE on SQLite; on SQL
-// Server a read-committed transaction that is retried as a whole on deadlock
-// and on Azure's transient errors (it rolled back, so a retry is safe).
-// fn must not have effects outside the transaction, since it may run again.
+// Server a read-committed transaction that is retried as a whole on deadlock,
+// on Azure's transient errors and when its connection drops (it rolled
+// back, so a retry is safe). A commit whose connection dropped is not
+// retried: it may have committed (ErrCommitUnknown). fn must not have
+// effects outside the transaction, since it may run again.
 func (s *Store) Write(ctx context.Context, fn func(q *db.Queries) error) error {
 	if s.dialect == SQLite {
 		s.writeMu.Lock()
@@ -344,7 +346,7 @@ func (s *Store) tx(ctx context.Context, fn func(q *db.Queries) error) error {
 	}
 	s.counter.Add(1)
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
+		return commitFailed(err)
 	}
 	return nil
 }

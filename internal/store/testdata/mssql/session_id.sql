@@ -1,0 +1,2 @@
+-- Test-only: this connection's session id.
+SELECT @@SPID AS spid;
