@@ -25,7 +25,10 @@ func (f *fixture) waitDead(timeout time.Duration, pid int, what string) {
 // run over once the lease has expired, finishing it on attempt 2 without
 // the two executions ever overlapping.
 func TestCrashMidRun(t *testing.T) {
-	f := newFixture(t)
+	crashMidRun(t, newFixture(t))
+}
+
+func crashMidRun(t *testing.T, f *fixture) {
 	runID := f.simpleRuns("cfg-crash", "sleeponce 60", 1)[0]
 
 	a := f.startWorker("victim")

@@ -35,8 +35,12 @@ import (
 // workerBin is the ade-worker binary built once by TestMain.
 var workerBin string
 
-//go:embed testdata/ready_environment.sql
-var readyEnvironmentSQL string
+var (
+	//go:embed testdata/ready_environment.sql
+	readyEnvironmentSQL string
+	//go:embed testdata/mssql/ready_environment.sql
+	readyEnvironmentMSSQL string
+)
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "ade-reliability-bin-")
@@ -73,6 +77,9 @@ type fixture struct {
 	fakePython string
 	st         *store.Store
 	q          *db.Queries
+	// url is the workers' ADE_DATABASE_URL when it is not the SQLite file
+	// (a live T-SQL database, see newMSSQLFixture).
+	url string
 
 	mu      sync.Mutex
 	workers []*workerProc
@@ -130,7 +137,12 @@ func realPython(t *testing.T) string {
 	return realPythonPath
 }
 
-func (f *fixture) dbURL() string { return "sqlite:///" + filepath.ToSlash(f.dbPath) }
+func (f *fixture) dbURL() string {
+	if f.url != "" {
+		return f.url
+	}
+	return "sqlite:///" + filepath.ToSlash(f.dbPath)
+}
 
 func (f *fixture) ctx() context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -162,7 +174,11 @@ func (f *fixture) configPackage(ws, cfg, mode string) string {
 // interpreter is fakepython.
 func (f *fixture) readyEnvironment(ws, cfg string) {
 	f.t.Helper()
-	_, err := f.st.DB().ExecContext(f.ctx(), readyEnvironmentSQL,
+	text := readyEnvironmentSQL
+	if f.st.Dialect() == store.MSSQL {
+		text = readyEnvironmentMSSQL
+	}
+	_, err := f.st.DB().ExecContext(f.ctx(), text,
 		sql.Named("id", uuid.NewString()), sql.Named("workspace_id", ws), sql.Named("configuration_id", cfg),
 		sql.Named("engine_spec", testEngineSpec), sql.Named("deps_digest", digestOf(cfg)),
 		sql.Named("python_interpreter", f.fakePython))
