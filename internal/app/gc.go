@@ -115,42 +115,8 @@ func (w *Worker) gc(ctx context.Context, dryRun bool, runs *runCursor) (GCReport
 	}
 
 	if w.cfg.RunArtifactTTLDays > 0 {
-		after, afterID := runs.completedAt, runs.id
-		removeFailed := false
-		for {
-			page, err := w.st.Queries().ListExpiredRunArtifacts(ctx, db.ListExpiredRunArtifactsParams{
-				Now: nowParam, TtlDays: float64(w.cfg.RunArtifactTTLDays),
-				AfterCompletedAt: dbtime.NullTime{Time: after, Valid: true}, AfterID: afterID,
-			})
-			if err != nil {
-				return rep, fmt.Errorf("list expired run folders: %w", err)
-			}
-			for _, r := range page {
-				rp, err := w.layout.Run(r.WorkspaceID, r.ID)
-				if err != nil {
-					continue
-				}
-				if _, err := os.Stat(rp.Dir); err != nil {
-					continue
-				}
-				if !dryRun {
-					if err := os.RemoveAll(rp.Dir); err != nil {
-						rep.Errors = append(rep.Errors, fmt.Sprintf("remove %s: %v", rp.Dir, err))
-						removeFailed = true
-						continue
-					}
-				}
-				rep.RunFoldersDeleted = append(rep.RunFoldersDeleted, r.ID)
-			}
-			if len(page) == 0 {
-				break
-			}
-			last := page[len(page)-1]
-			after, afterID = last.CompletedAt.Time, last.ID
-		}
-		// A folder that could not be removed is tried again next pass.
-		if !dryRun && !removeFailed {
-			*runs = runCursor{after, afterID}
+		if err := w.gcRunFolders(ctx, dryRun, runs, &rep); err != nil {
+			return rep, err
 		}
 	}
 	if n := len(rep.EnvironmentsDeleted) + len(rep.RunFoldersDeleted); n > 0 || len(rep.Errors) > 0 {
@@ -158,4 +124,48 @@ func (w *Worker) gc(ctx context.Context, dryRun bool, runs *runCursor) (GCReport
 			slog.Int("run_folders", len(rep.RunFoldersDeleted)), slog.Int("errors", len(rep.Errors)))
 	}
 	return rep, nil
+}
+
+// gcRunFolders removes (dry: lists) the folders of the runs that expired
+// after *runs, page by page in (completed_at, id) order, and, unless dry or
+// a folder could not be removed, moves *runs to the last one listed.
+func (w *Worker) gcRunFolders(ctx context.Context, dryRun bool, runs *runCursor, rep *GCReport) error {
+	after, afterID := runs.completedAt, runs.id
+	removeFailed := false
+	for {
+		page, err := w.st.Queries().ListExpiredRunArtifacts(ctx, db.ListExpiredRunArtifactsParams{
+			Now: nowParam, TtlDays: float64(w.cfg.RunArtifactTTLDays),
+			AfterCompletedAt: dbtime.NullTime{Time: after, Valid: true}, AfterID: afterID,
+		})
+		if err != nil {
+			return fmt.Errorf("list expired run folders: %w", err)
+		}
+		for _, r := range page {
+			rp, err := w.layout.Run(r.WorkspaceID, r.ID)
+			if err != nil {
+				continue
+			}
+			if _, err := os.Stat(rp.Dir); err != nil {
+				continue
+			}
+			if !dryRun {
+				if err := os.RemoveAll(rp.Dir); err != nil {
+					rep.Errors = append(rep.Errors, fmt.Sprintf("remove %s: %v", rp.Dir, err))
+					removeFailed = true
+					continue
+				}
+			}
+			rep.RunFoldersDeleted = append(rep.RunFoldersDeleted, r.ID)
+		}
+		if len(page) == 0 {
+			break
+		}
+		last := page[len(page)-1]
+		after, afterID = last.CompletedAt.Time, last.ID
+	}
+	// A folder that could not be removed is tried again next pass.
+	if !dryRun && !removeFailed {
+		*runs = runCursor{after, afterID}
+	}
+	return nil
 }
