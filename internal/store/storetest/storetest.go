@@ -183,6 +183,8 @@ func MSSQLFresh(t testing.TB, rcsi bool) *store.Store {
 	}
 	name := fmt.Sprintf("ade_test_%d_%d_%d", os.Getpid(), time.Now().Unix()%100000, scratch.Add(1))
 	if _, err := admin.DB().ExecContext(ctx, createDatabaseMSSQL, name, rcsi); err != nil {
+		// The database may exist though a later step failed: not left behind.
+		_, _ = admin.DB().ExecContext(ctx, dropDatabaseMSSQL, name)
 		_ = admin.Close()
 		t.Skipf("cannot create a scratch database on %s (%v): this test needs a login that may CREATE DATABASE, as the SQL Server container's sa may", admin.Redacted(), err)
 	}
