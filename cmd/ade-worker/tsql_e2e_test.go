@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/ade-dev/ade-worker/internal/app"
+	"github.com/ade-dev/ade-worker/internal/enqueue"
+	"github.com/ade-dev/ade-worker/internal/operator"
 	"github.com/ade-dev/ade-worker/internal/store/storetest"
 )
 
@@ -53,13 +55,13 @@ func TestBinaryEndToEndOnTSQL(t *testing.T) {
 	}
 
 	run(2*time.Minute, "migrate", "up")
-	var e app.Enqueued
+	var e enqueue.Queued
 	if err := json.Unmarshal([]byte(run(time.Minute, "enqueue", "--workspace", "ws-e2e", "--config-dir", exampleConfig,
 		"--input", exampleCSV, "--json")), &e); err != nil {
 		t.Fatal(err)
 	}
 	run(10*time.Minute, "run", "--drain")
-	var s app.Status
+	var s operator.Status
 	if err := json.Unmarshal([]byte(run(time.Minute, "status", "--json")), &s); err != nil {
 		t.Fatal(err)
 	}

@@ -251,7 +251,7 @@ SELECT CAST(0 AS BIGINT) AS data_version;`,
 	// sql/queries/mssql/runs.sql:170
 	deferRun: {
 		name:   "DeferRun",
-		params: []string{"error_message", "now", "delay_seconds", "id", "worker_id"},
+		params: []string{"error_message", "now", "delay_seconds", "id", "worker_id", "attempt_count"},
 		text: `-- name: DeferRun :execrows
 UPDATE r
 SET status = N'queued',
@@ -264,7 +264,8 @@ FROM runs AS r
 CROSS APPLY (SELECT COALESCE(CAST(@p2 AS DATETIME2), SYSUTCDATETIME()) AS now) AS c
 CROSS APPLY (SELECT CAST(FLOOR(@p3) AS INT) AS whole_s,
     CAST(ROUND((@p3 - FLOOR(@p3)) * 1000, 0) AS INT) AS ms) AS b
-WHERE r.id = @p4 AND r.status = N'running' AND r.claimed_by = @p5;`,
+WHERE r.id = @p4 AND r.status = N'running' AND r.claimed_by = @p5
+  AND r.attempt_count = @p6;`,
 	},
 	// sql/queries/mssql/gc.sql:26
 	deleteGCEnvironment: {
@@ -466,7 +467,7 @@ WHERE id IN (SELECT x.id FROM @expired AS x)
 SET NOCOUNT OFF;
 SELECT id, workspace_id FROM @requeued;`,
 	},
-	// sql/queries/mssql/runs.sql:184
+	// sql/queries/mssql/runs.sql:185
 	expireRunLeases: {
 		name:   "ExpireRunLeases",
 		params: []string{"now", "backoff_max_seconds", "backoff_base_seconds"},
@@ -555,7 +556,7 @@ END;
 SET NOCOUNT OFF;
 SELECT status, attempt_count, available_at FROM @failed;`,
 	},
-	// sql/queries/mssql/runs.sql:290
+	// sql/queries/mssql/runs.sql:291
 	failExhaustedRuns: {
 		name:   "FailExhaustedRuns",
 		params: []string{"now"},
@@ -637,7 +638,7 @@ END;
 SET NOCOUNT OFF;
 SELECT status, attempt_count, max_attempts, available_at FROM @failed;`,
 	},
-	// sql/queries/mssql/runs.sql:227
+	// sql/queries/mssql/runs.sql:228
 	failRunsOfFailedEnvironments: {
 		name:   "FailRunsOfFailedEnvironments",
 		params: []string{"now"},
@@ -704,7 +705,7 @@ END;
 SET NOCOUNT OFF;
 SELECT id, workspace_id, error_message FROM @failed;`,
 	},
-	// sql/queries/mssql/runs.sql:328
+	// sql/queries/mssql/runs.sql:329
 	getDocument: {
 		name:   "GetDocument",
 		params: []string{"id", "workspace_id"},
@@ -725,7 +726,7 @@ SELECT id, workspace_id, configuration_id, engine_spec, deps_digest, status,
 FROM environments
 WHERE id = @p1;`,
 	},
-	// sql/queries/mssql/runs.sql:320
+	// sql/queries/mssql/runs.sql:321
 	getRun: {
 		name:   "GetRun",
 		params: []string{"id"},

@@ -151,6 +151,7 @@ SET status = 'queued',
     available_at = strftime('%Y-%m-%d %H:%M:%f000', COALESCE(?2, 'now'),
         '+' || CAST(?3 AS REAL) || ' seconds')
 WHERE id = ?4 AND status = 'running' AND claimed_by = ?5
+  AND attempt_count = ?6
 `
 
 type DeferRunParams struct {
@@ -159,6 +160,7 @@ type DeferRunParams struct {
 	DelaySeconds float64
 	ID           string
 	WorkerID     sql.NullString
+	AttemptCount int64
 }
 
 // Give a run back without spending its attempt, to be claimed again only
@@ -172,6 +174,7 @@ func (q *Queries) DeferRun(ctx context.Context, arg DeferRunParams) (int64, erro
 		arg.DelaySeconds,
 		arg.ID,
 		arg.WorkerID,
+		arg.AttemptCount,
 	)
 	if err != nil {
 		return 0, err

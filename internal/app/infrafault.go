@@ -78,6 +78,7 @@ func (w *Worker) deferRun(actx context.Context, run claimedRun, out runOutcome, 
 	n, err := w.ackRun(actx, log, 0, func(q *db.Queries) (int64, error) {
 		return q.DeferRun(actx, db.DeferRunParams{
 			ErrorMessage: nullStr(out.err), Now: nowParam, DelaySeconds: delay.Seconds(), ID: run.ID, WorkerID: nsv(w.cfg.WorkerID),
+			AttemptCount: run.AttemptCount,
 		})
 	})
 	if !w.afterAck(run.ID, n, err, "released", log) {

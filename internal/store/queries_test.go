@@ -405,11 +405,16 @@ func TestDeferRunKeepsTheAttempt(t *testing.T) {
 		if _, ok := claimRun(t, s, time.Second, 60); !ok {
 			t.Fatal("nothing claimed")
 		}
-		p := db.DeferRunParams{ErrorMessage: ns("no space left on device"), Now: at(2 * time.Second), DelaySeconds: 2.5, ID: "run-1", WorkerID: ns("intruder")}
+		p := db.DeferRunParams{ErrorMessage: ns("no space left on device"), Now: at(2 * time.Second), DelaySeconds: 2.5, ID: "run-1", WorkerID: ns("intruder"), AttemptCount: 1}
 		if n, err := q.DeferRun(ctx, p); n != 0 || err != nil {
 			t.Fatalf("foreign defer changed %d rows, %v", n, err)
 		}
-		p.WorkerID = ns(worker)
+		// The same worker's defer of an earlier attempt changes nothing either.
+		p.WorkerID, p.AttemptCount = ns(worker), 0
+		if n, err := q.DeferRun(ctx, p); n != 0 || err != nil {
+			t.Fatalf("a defer of another attempt changed %d rows, %v", n, err)
+		}
+		p.AttemptCount = 1
 		if n, err := q.DeferRun(ctx, p); n != 1 || err != nil {
 			t.Fatalf("defer changed %d rows, %v", n, err)
 		}

@@ -179,7 +179,8 @@ FROM runs AS r
 CROSS APPLY (SELECT COALESCE(CAST(@now AS DATETIME2), SYSUTCDATETIME()) AS now) AS c
 CROSS APPLY (SELECT CAST(FLOOR(@delay_seconds) AS INT) AS whole_s,
     CAST(ROUND((@delay_seconds - FLOOR(@delay_seconds)) * 1000, 0) AS INT) AS ms) AS b
-WHERE r.id = @id AND r.status = N'running' AND r.claimed_by = @worker_id;
+WHERE r.id = @id AND r.status = N'running' AND r.claimed_by = @worker_id
+  AND r.attempt_count = @attempt_count;
 
 -- name: ExpireRunLeases :many
 -- The expired runs are picked first (UPDLOCK, so they stay ours until the

@@ -111,7 +111,8 @@ SET status = 'queued',
     error_message = @error_message,
     available_at = strftime('%Y-%m-%d %H:%M:%f000', COALESCE(sqlc.narg(now), 'now'),
         '+' || CAST(@delay_seconds AS REAL) || ' seconds')
-WHERE id = @id AND status = 'running' AND claimed_by = @worker_id;
+WHERE id = @id AND status = 'running' AND claimed_by = @worker_id
+  AND attempt_count = @attempt_count;
 
 -- name: ExpireRunLeases :many
 -- A running run past its lease is re-queued with backoff, or failed with
