@@ -77,7 +77,7 @@ func TestMSSQLArgsTypesEachArgument(t *testing.T) {
 var (
 	keyParams = []string{"after_id", "configuration_id", "deps_digest", "engine_spec", "id",
 		"input_document_id", "run_id", "status", "worker_id", "workspace_id"}
-	otherParams = []string{"after_completed_at", "attempt_count", "backoff_base_seconds", "backoff_max_seconds",
+	otherParams = []string{"after_completed_at", "attempt_count", "backoff_base_seconds", "backoff_max_seconds", "delay_seconds",
 		"exit_code", "lease_seconds", "max_attempts", "now", "retryable", "seen_updated_at", "timeout_ms", "ttl_days"}
 )
 
