@@ -280,7 +280,7 @@ func TestClaimRunsTakesOneRunPerFreeSlot(t *testing.T) {
 	}
 	seen := map[string]bool{}
 	for _, c := range cs {
-		if c.run == nil || c.run.doc == nil || c.run.env.ID == "" || seen[c.run.ID] {
+		if c.run == nil || c.run.Doc == nil || c.run.Env.ID == "" || seen[c.run.ID] {
 			t.Fatalf("claimed %+v; want distinct runs with environment and document", c)
 		}
 		seen[c.run.ID] = true

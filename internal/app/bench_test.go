@@ -185,7 +185,7 @@ func BenchmarkDatabasePath(b *testing.B) {
 			if err := benchEnqueue(ctx, st, e, 1, true); err != nil {
 				b.Fatalf("enqueue: %v", err)
 			}
-			c, err := w.claim(ctx)
+			c, err := w.claimOne(ctx)
 			if err != nil || c.run == nil {
 				b.Fatalf("claim: %v (found a run: %t)", err, c.run != nil)
 			}
@@ -313,7 +313,7 @@ func BenchmarkAck(b *testing.B) {
 				if err := benchEnqueue(ctx, st, e, 1, true); err != nil {
 					b.Fatal(err)
 				}
-				c, err := w.claim(ctx)
+				c, err := w.claimOne(ctx)
 				if err != nil || c.run == nil {
 					b.Fatalf("claim: %v", err)
 				}
@@ -391,4 +391,19 @@ func successAck(ctx context.Context, tb testing.TB, w *Worker, run claimedRun, o
 		tb.Fatal(err)
 	}
 	return w.succeededAck(ctx, run, out, res)
+}
+
+// claimOne claims at most one run (or an environment), as the loop's
+// fallback claim does.
+func (w *Worker) claimOne(ctx context.Context) (claimed, error) {
+	c, err := w.claimWork(ctx, store.ClaimRequest{Runs: 1, ReleaseUnready: true})
+	switch {
+	case err != nil:
+		return claimed{}, err
+	case c.Env != nil:
+		return claimed{env: c.Env}, nil
+	case len(c.Runs) == 1:
+		return claimed{run: &claimedRun{ClaimedRun: c.Runs[0], claimedAt: c.At}}, nil
+	}
+	return claimed{}, nil
 }

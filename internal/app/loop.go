@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ade-dev/ade-worker/gen/db"
+	"github.com/ade-dev/ade-worker/internal/store"
 )
 
 // ensureInterval is how often environment rows are ensured for queued runs.
@@ -158,169 +159,64 @@ func (w *Worker) fillSlots(ctx context.Context) (int, error) {
 	return total, nil
 }
 
-// claimed is what one claim transaction found: an environment to build, a
-// run to process, or nothing.
+// claimed is one piece of work a claim found: an environment to build or
+// a run to process.
 type claimed struct {
 	env *db.ClaimEnvironmentRow
 	run *claimedRun
 }
 
 // claimedRun is a run with what its job needs, read in the claim's
-// transaction: its ready environment and its document.
+// transaction (its ready environment, its document), and when the claim
+// statement was sent (local clock), just before the database stamped the
+// lease: the job's lease deadline counts from it.
 type claimedRun struct {
-	db.ClaimRunRow
-	env db.UseEnvironmentRow
-	doc *db.GetDocumentRow // nil when the document row does not exist
-	// claimedAt is when the claim statement was sent (local clock), just
-	// before the database stamped the lease: the job's lease deadline
-	// counts from it.
+	store.ClaimedRun
 	claimedAt time.Time
 }
 
-// claim runs one write transaction that claims an environment or, if none
-// is queued, a run with its environment and document.
-func (w *Worker) claim(ctx context.Context) (claimed, error) {
-	start := time.Now()
-	defer func() { w.metrics.ClaimLatency.Observe(time.Since(start).Seconds()) }()
-	var c claimed
-	lease := w.cfg.Lease.Seconds()
-	err := w.st.Write(ctx, func(q *db.Queries) error {
-		c = claimed{}
-		// The write lock is held from here (BEGIN IMMEDIATE on SQLite): the
-		// lease the claim stamps starts a moment later, not when this
-		// worker began waiting for the lock, which under contention can be
-		// a good part of a short lease earlier.
-		sent := time.Now()
-		// Claiming an environment first keeps the lock order (runs, then
-		// environments, then documents): a claim that finds one ends the
-		// transaction at once, and one that finds none holds no row lock,
-		// since READPAST never waits and an empty seek locks nothing.
-		env, err := q.ClaimEnvironment(ctx, db.ClaimEnvironmentParams{WorkerID: nsv(w.cfg.WorkerID), Now: nowParam, LeaseSeconds: lease})
-		if err == nil {
-			c.env = &env
-			return nil
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return err
-		}
-		run, err := q.ClaimRun(ctx, db.ClaimRunParams{WorkerID: nsv(w.cfg.WorkerID), Now: nowParam, LeaseSeconds: lease})
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		useEnv, err := q.UseEnvironment(ctx, db.UseEnvironmentParams{Now: nowParam, WorkspaceID: run.WorkspaceID,
-			ConfigurationID: run.ConfigurationID, EngineSpec: run.EngineSpec, DepsDigest: run.DepsDigest})
-		if errors.Is(err, sql.ErrNoRows) {
-			// The environment stopped being ready after the claim chose the
-			// run (possible between statements on SQL Server): give the run
-			// back without spending its attempt.
-			_, err := q.ReleaseRun(ctx, db.ReleaseRunParams{Now: nowParam, ID: run.ID, WorkerID: nsv(w.cfg.WorkerID), AttemptCount: run.AttemptCount})
-			return err
-		}
-		if err != nil {
-			return err
-		}
-		cr := &claimedRun{ClaimRunRow: run, env: useEnv, claimedAt: sent}
-		doc, err := q.GetDocument(ctx, db.GetDocumentParams{ID: run.InputDocumentID, WorkspaceID: run.WorkspaceID})
-		switch {
-		case err == nil:
-			cr.doc = &doc
-		case !errors.Is(err, sql.ErrNoRows):
-			return err
-		}
-		c.run = cr
-		return nil
-	})
-	if err != nil {
-		return claimed{}, err
-	}
-	if c.run != nil {
-		w.metrics.RunsClaimed.Inc()
-	}
-	return c, nil
-}
-
-// errClaimAgain rolls back a claim of several runs that met a run whose
-// environment stopped being ready: the claim is made again one run at a
-// time, which releases such a run without breaking the lock order.
-var errClaimAgain = errors.New("a claimed run's environment is not ready")
-
-// claimRuns is claim for the free slots, in one write transaction: an
-// environment to build if one is queued (alone, as in claim), else up to
-// limit runs (more if more slots freed meanwhile, up to maxClaimBatch),
-// each with its environment and document. The statements keep the lock
-// order: every ClaimRun, then UseEnvironment once per environment key (in
-// key order), then every GetDocument. A run whose environment is no longer
-// ready (possible between statements on SQL Server) rolls the transaction
-// back, and one claim (which gives such a run back) is made instead.
+// claimRuns claims, in one write transaction, an environment to build if
+// one is queued, else up to limit runs (more if more slots freed while the
+// claim waited for the write lock, up to maxClaimBatch), each with its
+// environment and document; store.ClaimWork keeps the lock order. A run
+// whose environment is no longer ready (possible between statements on
+// SQL Server) rolls the transaction back, and one run is claimed instead,
+// giving such a run back.
 func (w *Worker) claimRuns(ctx context.Context, limit int) ([]claimed, error) {
-	start := time.Now()
-	var cs []claimed
-	lease := w.cfg.Lease.Seconds()
-	err := w.st.Write(ctx, func(q *db.Queries) error {
-		cs = cs[:0]
-		sent := time.Now()
-		env, err := q.ClaimEnvironment(ctx, db.ClaimEnvironmentParams{WorkerID: nsv(w.cfg.WorkerID), Now: nowParam, LeaseSeconds: lease})
-		if err == nil {
-			cs = append(cs, claimed{env: &env})
-			return nil
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return err
-		}
-		// Slots that freed while this claim waited for the write lock (the
-		// jobs of an ack batch end together) are filled too: only the loop
-		// takes slots, so none of them is taken meanwhile.
-		n := max(limit, min(w.freeSlots(), maxClaimBatch))
-		var runs []*claimedRun
-		for len(runs) < n {
-			run, err := q.ClaimRun(ctx, db.ClaimRunParams{WorkerID: nsv(w.cfg.WorkerID), Now: nowParam, LeaseSeconds: lease})
-			if errors.Is(err, sql.ErrNoRows) {
-				break
-			}
-			if err != nil {
-				return err
-			}
-			runs = append(runs, &claimedRun{ClaimRunRow: run, claimedAt: sent})
-		}
-		envs, err := useEnvironments(ctx, q, runs)
-		if err != nil {
-			return err
-		}
-		for _, cr := range runs {
-			cr.env = envs[keyOf(cr)]
-		}
-		for _, cr := range runs {
-			doc, err := q.GetDocument(ctx, db.GetDocumentParams{ID: cr.InputDocumentID, WorkspaceID: cr.WorkspaceID})
-			switch {
-			case err == nil:
-				cr.doc = &doc
-			case !errors.Is(err, sql.ErrNoRows):
-				return err
-			}
-			cs = append(cs, claimed{run: cr})
-		}
-		return nil
-	})
-	w.metrics.ClaimLatency.Observe(time.Since(start).Seconds())
-	if errors.Is(err, errClaimAgain) {
-		c, err := w.claim(ctx)
-		if err != nil || (c.env == nil && c.run == nil) {
-			return nil, err
-		}
-		return []claimed{c}, nil
+	// Slots that freed while this claim waited for the write lock (the jobs
+	// of an ack batch end together) are filled too: only the loop takes
+	// slots, so none of them is taken meanwhile.
+	more := func() int { return min(w.freeSlots(), maxClaimBatch) }
+	c, err := w.claimWork(ctx, store.ClaimRequest{Runs: limit, More: more})
+	if errors.Is(err, store.ErrClaimAgain) {
+		c, err = w.claimWork(ctx, store.ClaimRequest{Runs: 1, ReleaseUnready: true})
 	}
 	if err != nil {
 		return nil, err
 	}
-	for _, c := range cs {
-		if c.run != nil {
-			w.metrics.RunsClaimed.Inc()
-		}
+	if c.Env != nil {
+		return []claimed{{env: c.Env}}, nil
 	}
+	cs := make([]claimed, len(c.Runs))
+	for i := range c.Runs {
+		cs[i] = claimed{run: &claimedRun{ClaimedRun: c.Runs[i], claimedAt: c.At}}
+	}
+	w.metrics.RunsClaimed.Add(float64(len(cs)))
 	return cs, nil
+}
+
+// claimWork runs one claim transaction as this worker.
+func (w *Worker) claimWork(ctx context.Context, r store.ClaimRequest) (store.Claim, error) {
+	start := time.Now()
+	defer func() { w.metrics.ClaimLatency.Observe(time.Since(start).Seconds()) }()
+	r.WorkerID, r.LeaseSeconds, r.Now = w.cfg.WorkerID, w.cfg.Lease.Seconds(), nowParam
+	var c store.Claim
+	err := w.st.Write(ctx, func(q *db.Queries) error {
+		var err error
+		c, err = store.ClaimWork(ctx, q, r)
+		return err
+	})
+	return c, err
 }
 
 // ensureEnvironments creates queued environments for the keys queued runs

@@ -58,7 +58,7 @@ func (w *Worker) releaseRun(actx context.Context, run claimedRun, out runOutcome
 		// Fenced on the environment as this run saw it: a run releasing
 		// after another run's requeue and the rebuild leaves it alone.
 		if _, err := q.RequeueEnvironment(actx, db.RequeueEnvironmentParams{ErrorMessage: nullStr(out.err), Now: nowParam,
-			ID: run.env.ID, SeenUpdatedAt: run.env.UpdatedAt}); err != nil {
+			ID: run.Env.ID, SeenUpdatedAt: run.Env.UpdatedAt}); err != nil {
 			return 0, err
 		}
 		return n, nil

@@ -24,7 +24,7 @@ func TestResultsInsertedInChunks(t *testing.T) {
 	if fields, columns := enc.Chunks(); fields != 3 || columns != 2 {
 		t.Fatalf("encoded %d field chunks and %d column chunks, want 3 and 2", fields, columns)
 	}
-	c, err := w.claim(ctx)
+	c, err := w.claimOne(ctx)
 	if err != nil || c.run == nil {
 		t.Fatalf("claim: %+v, %v (enqueued %s)", c, err, e.RunID)
 	}
@@ -69,7 +69,7 @@ func TestResultsStoreTheSummarysValues(t *testing.T) {
 	}
 	w, st, e := benchWorker(t, "/bin/true")
 	ctx := context.Background()
-	c, err := w.claim(ctx)
+	c, err := w.claimOne(ctx)
 	if err != nil || c.run == nil {
 		t.Fatalf("claim: %+v, %v (enqueued %s)", c, err, e.RunID)
 	}

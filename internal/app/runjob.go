@@ -68,7 +68,7 @@ func (w *Worker) processRun(parent context.Context, run claimedRun, freeSlot fun
 	ctx, cancel := context.WithCancelCause(parent)
 	defer cancel(nil)
 	log := w.log.With(slog.String("run_id", run.ID), slog.String("workspace_id", run.WorkspaceID),
-		slog.String("environment_id", run.env.ID), slog.Int64("attempt", run.AttemptCount))
+		slog.String("environment_id", run.Env.ID), slog.Int64("attempt", run.AttemptCount))
 
 	// Heartbeats start before anything else: an earlier job of this run may
 	// take a moment to stop (jobs.begin), and the new claim must not lapse
@@ -130,7 +130,7 @@ func (w *Worker) openRunFolder(run claimedRun, log *slog.Logger) (paths.RunPaths
 	}
 	ev, err := w.files.openEvents(rp.Events, map[string]string{
 		"run_id": run.ID, "workspace_id": run.WorkspaceID,
-		"configuration_id": run.ConfigurationID, "environment_id": run.env.ID,
+		"configuration_id": run.ConfigurationID, "environment_id": run.Env.ID,
 	})
 	if err != nil {
 		if out, ok := faulted(err, "open the run's event log: %v", err); ok {
@@ -187,7 +187,7 @@ func (w *Worker) execute(ctx context.Context, run claimedRun, rp paths.RunPaths,
 // the engine's command, or the outcome of an attempt that cannot start.
 func (w *Worker) prepare(run claimedRun, rp paths.RunPaths, opts runopts.Options, ev *eventlog.Log, log *slog.Logger) (engine.Spec, *runOutcome) {
 	stop := func(o runOutcome) (engine.Spec, *runOutcome) { return engine.Spec{}, &o }
-	interpreter := run.env.PythonInterpreter.String
+	interpreter := run.Env.PythonInterpreter.String
 	if err := envbuild.Usable(interpreter); err != nil {
 		// The environment's folder vanished (GC, a wiped disk): rebuild it
 		// once and give the run back without spending its attempt.
@@ -231,11 +231,11 @@ func (w *Worker) prepare(run claimedRun, rp paths.RunPaths, opts runopts.Options
 // stageInput copies the run's document into its input folder and returns
 // the copy's path, or the outcome of an attempt that cannot have it.
 func (w *Worker) stageInput(run claimedRun, rp paths.RunPaths) (string, *runOutcome) {
-	if run.doc == nil {
+	if run.Doc == nil {
 		out := failed(false, "document %s not found in workspace %s", run.InputDocumentID, run.WorkspaceID)
 		return "", &out
 	}
-	src, err := w.layout.OpenDocument(run.WorkspaceID, run.doc.StoredUri)
+	src, err := w.layout.OpenDocument(run.WorkspaceID, run.Doc.StoredUri)
 	if err != nil {
 		// A missing file may still be on its way (the API writes the row
 		// and the file separately); an unsafe path never becomes safe.
@@ -248,7 +248,7 @@ func (w *Worker) stageInput(run claimedRun, rp paths.RunPaths) (string, *runOutc
 	// A copy, never a link: the engine must not be able to change the
 	// stored document. It is written in place: the engine starts only
 	// once it is whole, and a retry writes it again.
-	staged := rp.StagedInput(run.doc.OriginalFilename)
+	staged := rp.StagedInput(run.Doc.OriginalFilename)
 	if err := w.files.stage(src, staged); err != nil {
 		out, ok := faulted(err, "stage input document: %v", err)
 		if !ok {
