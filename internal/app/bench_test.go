@@ -147,7 +147,7 @@ func benchEnqueue(ctx context.Context, st *store.Store, e enqueue.Queued, n int,
 // benchOutcome is a succeeded attempt whose summary is s.
 func benchOutcome(s *results.Summary) runOutcome {
 	zero := 0
-	return runOutcome{succeeded: true, exitCode: &zero, summary: s, outputPath: "output/out.xlsx"}
+	return runOutcome{kind: outcomeSucceeded, exitCode: &zero, summary: s, outputPath: "output/out.xlsx"}
 }
 
 // BenchmarkDatabasePath is the database's share of a run, with no

@@ -41,7 +41,7 @@ func faulted(err error, format string, args ...any) (runOutcome, bool) {
 	if kind == "" {
 		return runOutcome{}, false
 	}
-	return runOutcome{fault: kind, err: fmt.Sprintf(format, args...)}, true
+	return runOutcome{kind: outcomeDeferred, fault: kind, err: fmt.Sprintf(format, args...)}, true
 }
 
 // runFiles is the run job's own file work in the data folder, behind an

@@ -30,15 +30,15 @@ func (w *Worker) finishRun(ctx context.Context, run claimedRun, out runOutcome, 
 	actx, cancel := w.ackContext()
 	defer cancel()
 	switch {
-	case out.fault != "":
+	case out.kind == outcomeDeferred:
 		w.deferRun(actx, run, out, ev, log)
-	case (errors.Is(cause, errShutdown) && out.stopped) || out.release:
+	case out.kind == outcomeEnvironmentGone, out.kind == outcomeStopped && errors.Is(cause, errShutdown):
 		// A shutdown gives the run back only when it interrupted the
 		// attempt: an engine that ended by itself (its output may have
 		// stayed open past the grace) has an outcome to record, and a
 		// release would run it again.
 		w.releaseRun(actx, run, out, ev, log)
-	case out.succeeded:
+	case out.kind == outcomeSucceeded:
 		w.recordSuccess(actx, run, out, ev, log, wall)
 	default:
 		w.recordFailure(actx, run, out, ev, log, wall)
@@ -52,7 +52,7 @@ func (w *Worker) releaseRun(actx context.Context, run claimedRun, out runOutcome
 		// The run first, then its environment: every transaction locks
 		// runs before environments, so none can deadlock with a claim.
 		n, err := q.ReleaseRun(actx, db.ReleaseRunParams{Now: nowParam, ID: run.ID, WorkerID: nsv(w.cfg.WorkerID), AttemptCount: run.AttemptCount})
-		if err != nil || n == 0 || !out.requeueEnv {
+		if err != nil || n == 0 || out.kind != outcomeEnvironmentGone {
 			return n, err
 		}
 		// Fenced on the environment as this run saw it: a run releasing
@@ -67,7 +67,7 @@ func (w *Worker) releaseRun(actx context.Context, run claimedRun, out runOutcome
 	// it goes alone (see ackBatcher); a plain release is batched.
 	var n int64
 	var err error
-	if out.requeueEnv {
+	if out.kind == outcomeEnvironmentGone {
 		n, err = w.ackAlone(actx, log, release)
 	} else {
 		n, err = w.ackRun(actx, log, 0, release)
@@ -77,7 +77,7 @@ func (w *Worker) releaseRun(actx context.Context, run claimedRun, out runOutcome
 		return
 	}
 	reason := "worker shutting down"
-	if out.release {
+	if out.kind == outcomeEnvironmentGone {
 		reason = out.err
 	}
 	ev.Emit("info", "run.released", "run released without spending its attempt", map[string]any{"reason": reason})
@@ -139,7 +139,7 @@ func (w *Worker) recordSuccess(actx context.Context, run claimedRun, out runOutc
 // failForGood fails a run whose outcome the database refused, with reason,
 // without retrying it.
 func (w *Worker) failForGood(actx context.Context, run claimedRun, out runOutcome, reason string, ev *eventlog.Log, log *slog.Logger, wall time.Duration) {
-	out.succeeded, out.retryable, out.err = false, false, reason
+	out.kind, out.err = outcomeFailed, reason
 	w.recordFailure(actx, run, out, ev, log, wall)
 }
 
@@ -149,7 +149,7 @@ func (w *Worker) recordFailure(actx context.Context, run claimedRun, out runOutc
 	var row db.FailRunRow
 	n, err := w.ackRun(actx, log, 0, func(q *db.Queries) (int64, error) {
 		r, err := q.FailRun(actx, db.FailRunParams{
-			Retryable: out.retryable, Now: nowParam,
+			Retryable: out.kind == outcomeRetryable, Now: nowParam,
 			BackoffMaxSeconds: w.cfg.BackoffMax.Seconds(), BackoffBaseSeconds: w.cfg.BackoffBase.Seconds(),
 			ExitCode: out.exitParam(), ErrorMessage: nullStr(out.err), ID: run.ID, WorkerID: nsv(w.cfg.WorkerID),
 			AttemptCount: run.AttemptCount,

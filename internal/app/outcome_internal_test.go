@@ -35,9 +35,9 @@ func TestRecordSuccessLeavesOutWhatTheDatabaseRefuses(t *testing.T) {
 	poisonColumns.Columns[1].HeaderRaw = &raw
 	zero, ninetyNine := 0, 99
 	outs := []runOutcome{
-		{succeeded: true, exitCode: &zero, summary: poisonColumns, outputPath: "output/out.csv"},
-		{succeeded: true, exitCode: &zero, summary: benchSummary(t, 2, 3), outputPath: "output/poison.csv"},
-		{succeeded: true, exitCode: &ninetyNine, summary: benchSummary(t, 2, 3), outputPath: "output/out.csv"},
+		{kind: outcomeSucceeded, exitCode: &zero, summary: poisonColumns, outputPath: "output/out.csv"},
+		{kind: outcomeSucceeded, exitCode: &zero, summary: benchSummary(t, 2, 3), outputPath: "output/poison.csv"},
+		{kind: outcomeSucceeded, exitCode: &ninetyNine, summary: benchSummary(t, 2, 3), outputPath: "output/out.csv"},
 	}
 	for i, c := range cs {
 		w.finishRun(ctx, *c.run, outs[i], nil, w.log, 0)

@@ -23,22 +23,37 @@ import (
 	"github.com/ade-dev/ade-worker/internal/runopts"
 )
 
+// outcomeKind is how an attempt of a run ended; it decides what finishRun
+// writes.
+type outcomeKind int
+
+const (
+	// outcomeFailed fails the run at once (bad options, unsafe paths): a
+	// retry would meet the same input.
+	outcomeFailed outcomeKind = iota
+	// outcomeRetryable sends the run back to the queue, after a backoff,
+	// while attempts remain.
+	outcomeRetryable
+	// outcomeSucceeded completes the run with its results.
+	outcomeSucceeded
+	// outcomeStopped is an attempt the job's cancellation interrupted (the
+	// engine was stopped, or never started): released at shutdown, where
+	// an attempt that ended by itself is recorded.
+	outcomeStopped
+	// outcomeEnvironmentGone gives the run back without spending its
+	// attempt and queues its environment to be built again: the
+	// environment's interpreter vanished.
+	outcomeEnvironmentGone
+	// outcomeDeferred gives the run back without spending its attempt,
+	// after a backoff: an infrastructure fault stopped it (fault says which).
+	outcomeDeferred
+)
+
 // runOutcome is how one attempt of a run ended, before it is written.
 type runOutcome struct {
-	succeeded bool
-	// retryable failures go back to the queue while attempts remain; the
-	// rest (bad options, unsafe paths) fail at once, since a retry would
-	// meet the same input.
-	retryable bool
-	// release gives the run back without spending its attempt.
-	release bool
-	// stopped is set when the job's cancellation interrupted the attempt:
-	// the engine was stopped, or never started. Only such an attempt is
-	// released at shutdown; one that ended by itself is recorded.
-	stopped    bool
-	requeueEnv bool
-	// fault names the infrastructure fault (see infraFault) that stopped
-	// the attempt: the run is given back without spending its attempt.
+	kind outcomeKind
+	// fault names the infrastructure fault of an outcomeDeferred (see
+	// infraFault).
 	fault      string
 	exitCode   *int
 	err        string
@@ -58,7 +73,11 @@ func (o runOutcome) exitParam() sql.NullInt64 {
 }
 
 func failed(retryable bool, format string, args ...any) runOutcome {
-	return runOutcome{retryable: retryable, err: fmt.Sprintf(format, args...)}
+	kind := outcomeFailed
+	if retryable {
+		kind = outcomeRetryable
+	}
+	return runOutcome{kind: kind, err: fmt.Sprintf(format, args...)}
 }
 
 // processRun is the job of one claimed run. It gives its slot back
@@ -96,7 +115,7 @@ func (w *Worker) processRun(parent context.Context, run claimedRun, freeSlot fun
 			return
 		}
 		out = w.execute(ctx, run, rp, ev, log)
-		if !out.succeeded && out.retryable {
+		if out.kind == outcomeRetryable {
 			// An engine that failed while its event log could not be
 			// written met the full disk (or the like) too: give the run
 			// back rather than spend its attempt.
@@ -162,7 +181,7 @@ func (w *Worker) execute(ctx context.Context, run claimedRun, rp paths.RunPaths,
 	}
 	if opts.DryRun {
 		ev.Emit("info", "run.dry_run", "dry run: the engine is not invoked", nil)
-		return runOutcome{succeeded: true}
+		return runOutcome{kind: outcomeSucceeded}
 	}
 	spec, stop := w.prepare(run, rp, opts, ev, log)
 	if stop != nil {
@@ -172,7 +191,7 @@ func (w *Worker) execute(ctx context.Context, run claimedRun, rp paths.RunPaths,
 	res, err := engine.Run(ctx, spec)
 	if err != nil {
 		if ctx.Err() != nil {
-			return runOutcome{stopped: true, err: "stopped before the engine started: " + context.Cause(ctx).Error()}
+			return runOutcome{kind: outcomeStopped, err: "stopped before the engine started: " + context.Cause(ctx).Error()}
 		}
 		if out, ok := faulted(err, "start engine: %v", err); ok {
 			return out
@@ -193,7 +212,7 @@ func (w *Worker) prepare(run claimedRun, rp paths.RunPaths, opts runopts.Options
 		// once and give the run back without spending its attempt.
 		log.Warn("environment interpreter is gone; rebuilding the environment", slog.String("error", err.Error()))
 		ev.Emit("warning", "run.environment_missing", "environment interpreter is missing; the environment will be rebuilt", map[string]any{"error": err.Error()})
-		return stop(runOutcome{release: true, requeueEnv: true, err: "environment interpreter missing: " + err.Error()})
+		return stop(runOutcome{kind: outcomeEnvironmentGone, err: "environment interpreter missing: " + err.Error()})
 	}
 	configDir, err := w.layout.ConfigPackageDir(run.WorkspaceID, run.ConfigurationID)
 	if err != nil {
@@ -269,11 +288,11 @@ func (w *Worker) engineOutcome(ctx context.Context, res engine.Result, opts runo
 	out.exitCode = &code
 	switch {
 	case res.Canceled:
-		out.stopped = true
+		out.kind = outcomeStopped
 		out.err = "stopped: " + context.Cause(ctx).Error()
 		return out
 	case res.TimedOut:
-		out.retryable = true
+		out.kind = outcomeRetryable
 		out.err = fmt.Sprintf("timed out after %s; the engine's process group was stopped", w.cfg.RunTimeout)
 		return out
 	}
@@ -293,11 +312,11 @@ func (w *Worker) engineOutcome(ctx context.Context, res engine.Result, opts runo
 		}
 	}
 	if res.ExitCode != 0 {
-		out.retryable = true
+		out.kind = outcomeRetryable
 		out.err = engineError(res, summary)
 		return out
 	}
-	out.succeeded = true
+	out.kind = outcomeSucceeded
 	if opts.ValidateOnly {
 		return out
 	}
