@@ -15,87 +15,86 @@ import (
 // buildEnvironment is the job of one claimed environment.
 func (w *Worker) buildEnvironment(parent context.Context, env db.ClaimEnvironmentRow) {
 	started := time.Now()
-	ctx, cancel := context.WithCancelCause(parent)
-	defer cancel(nil)
 	log := w.log.With(slog.String("environment_id", env.ID), slog.String("workspace_id", env.WorkspaceID),
 		slog.String("configuration_id", env.ConfigurationID), slog.Int64("attempt", env.AttemptCount))
-
-	// Heartbeats start first, as for runs: an earlier build of this
-	// environment by this worker is stopped before this one touches its
-	// folder (see jobTracker).
-	defer w.keepLease(ctx, cancel, log, "environment", started, func(hctx context.Context) (int64, error) {
-		return w.st.Queries().HeartbeatEnvironment(hctx, db.HeartbeatEnvironmentParams{Now: nowParam, LeaseSeconds: w.cfg.Lease.Seconds(), ID: env.ID,
-			WorkerID: nsv(w.cfg.WorkerID), AttemptCount: env.AttemptCount})
-	})()
-	defer w.jobs.begin("environment:"+env.ID, cancel, log)()
-
-	ep, pathErr := w.layout.Env(env.WorkspaceID, env.ConfigurationID, env.DepsDigest, env.ID)
-	var ev *eventlog.Log
-	if pathErr == nil {
-		// What a build's setup code may have left at the log's path (a
-		// FIFO would make the open wait) goes first.
-		err := paths.ClearIrregular(ep.Events)
-		if err == nil {
-			ev, err = eventlog.Open(ep.Events, map[string]string{
-				"environment_id": env.ID, "workspace_id": env.WorkspaceID, "configuration_id": env.ConfigurationID,
-			})
+	frame := jobFrame{kind: "environment", key: "environment:" + env.ID, log: log, claimedAt: started,
+		heartbeat: func(hctx context.Context) (int64, error) {
+			return w.st.Queries().HeartbeatEnvironment(hctx, db.HeartbeatEnvironmentParams{Now: nowParam, LeaseSeconds: w.cfg.Lease.Seconds(), ID: env.ID,
+				WorkerID: nsv(w.cfg.WorkerID), AttemptCount: env.AttemptCount})
+		}}
+	w.runFrame(parent, frame, func(ctx context.Context) {
+		ep, pathErr := w.layout.Env(env.WorkspaceID, env.ConfigurationID, env.DepsDigest, env.ID)
+		ev := w.openBuildLog(env, ep, pathErr, log)
+		defer ev.Close()
+		ev.Emit("info", "environment.start", "environment build started", map[string]any{
+			"attempt": env.AttemptCount, "engine_spec": env.EngineSpec, "deps_digest": env.DepsDigest, "worker_id": w.cfg.WorkerID,
+		})
+		log.Info("environment build started")
+		res := guarded(log, func() buildResult { return w.runBuild(ctx, env, ep, pathErr, ev) },
+			func(any) buildResult { return buildResult{err: errors.New("internal error in the worker")} })
+		wall := time.Since(started)
+		w.metrics.EnvBuildDuration.Observe(wall.Seconds())
+		lost := func() {
+			w.metrics.EnvBuilds.WithLabelValues("lost").Inc()
+			ev.Emit("warning", "environment.lost", "claim lost; build stopped and nothing written", nil)
 		}
-		if err != nil {
-			log.Warn("cannot open the environment's event log; continuing without it", slog.String("error", err.Error()))
-		}
-	}
-	defer ev.Close()
-	ev.Emit("info", "environment.start", "environment build started", map[string]any{
-		"attempt": env.AttemptCount, "engine_spec": env.EngineSpec, "deps_digest": env.DepsDigest, "worker_id": w.cfg.WorkerID,
+		w.settle(ctx, lost, func(actx context.Context, cause error) {
+			switch {
+			case errors.Is(cause, errShutdown):
+				w.releaseBuild(actx, env, ev, log)
+			case res.err == nil:
+				w.markReady(actx, env, res.info, ev, log, wall)
+			default:
+				w.failBuild(actx, env, res.err, res.final, ev, log)
+			}
+		})
 	})
-	log.Info("environment build started")
-
-	info, buildErr, final := w.runBuild(ctx, env, ep, pathErr, ev, log)
-	wall := time.Since(started)
-	w.metrics.EnvBuildDuration.Observe(wall.Seconds())
-
-	cause := context.Cause(ctx)
-	if errors.Is(cause, errLeaseLost) {
-		w.metrics.EnvBuilds.WithLabelValues("lost").Inc()
-		ev.Emit("warning", "environment.lost", "claim lost; build stopped and nothing written", nil)
-		return
-	}
-	// The job's context may be cancelled (shutdown); its outcome still goes
-	// out, within a lease.
-	actx, cancelAck := w.ackContext()
-	defer cancelAck()
-	switch {
-	case errors.Is(cause, errShutdown):
-		w.releaseBuild(actx, env, ev, log)
-	case buildErr == nil:
-		w.markReady(actx, env, info, ev, log, wall)
-	default:
-		w.failBuild(actx, env, buildErr, final, ev, log)
-	}
 }
 
-// runBuild builds the environment; final says its failure is one no retry
-// can fix.
-func (w *Worker) runBuild(ctx context.Context, env db.ClaimEnvironmentRow, ep paths.EnvPaths, pathErr error, ev *eventlog.Log, log *slog.Logger) (info envbuild.Info, buildErr error, final bool) {
-	defer func() {
-		if p := recover(); p != nil {
-			log.Error("environment job panicked", slog.Any("panic", p))
-			buildErr, final = errors.New("internal error in the worker"), false
-		}
-	}()
+// openBuildLog opens the environment's event log (nil when it has no
+// folder or the log cannot be opened: the build goes on without it).
+func (w *Worker) openBuildLog(env db.ClaimEnvironmentRow, ep paths.EnvPaths, pathErr error, log *slog.Logger) *eventlog.Log {
 	if pathErr != nil {
-		return info, pathErr, true
+		return nil
+	}
+	// What a build's setup code may have left at the log's path (a FIFO
+	// would make the open wait) goes first.
+	err := paths.ClearIrregular(ep.Events)
+	var ev *eventlog.Log
+	if err == nil {
+		ev, err = eventlog.Open(ep.Events, map[string]string{
+			"environment_id": env.ID, "workspace_id": env.WorkspaceID, "configuration_id": env.ConfigurationID,
+		})
+	}
+	if err != nil {
+		log.Warn("cannot open the environment's event log; continuing without it", slog.String("error", err.Error()))
+	}
+	return ev
+}
+
+// buildResult is how a build ended: info when it succeeded; final when its
+// failure is one no retry can fix.
+type buildResult struct {
+	info  envbuild.Info
+	err   error
+	final bool
+}
+
+// runBuild builds the environment.
+func (w *Worker) runBuild(ctx context.Context, env db.ClaimEnvironmentRow, ep paths.EnvPaths, pathErr error, ev *eventlog.Log) buildResult {
+	if pathErr != nil {
+		return buildResult{err: pathErr, final: true}
 	}
 	configDir, err := w.layout.ConfigPackageDir(env.WorkspaceID, env.ConfigurationID)
 	if err != nil {
-		return info, err, true
+		return buildResult{err: err, final: true}
 	}
-	info, buildErr = envbuild.Build(ctx, envbuild.Spec{
+	info, err := envbuild.Build(ctx, envbuild.Spec{
 		Python: w.cfg.Python, EnvDir: ep.Dir, Venv: ep.Venv, EngineSpec: env.EngineSpec,
 		ConfigPackageDir: configDir, PipCacheDir: w.layout.PipCacheDir(), BaseEnv: w.baseEnv,
 		EnvPassthrough: w.cfg.EngineEnvPassthrough, Timeout: w.cfg.EnvBuildTimeout, Log: ev,
 	})
-	return info, buildErr, false
+	return buildResult{info: info, err: err}
 }
 
 // releaseBuild gives a build a shutdown stopped back without spending its

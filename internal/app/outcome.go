@@ -18,31 +18,27 @@ import (
 // transient errors within a lease (see ackContext), and records
 // run.complete/run.retry.
 func (w *Worker) finishRun(ctx context.Context, run claimedRun, out runOutcome, ev *eventlog.Log, log *slog.Logger, wall time.Duration) {
-	cause := context.Cause(ctx)
-	if errors.Is(cause, errLeaseLost) {
+	lost := func() {
 		w.metrics.RunsFinished.WithLabelValues("lost").Inc()
 		ev.Emit("warning", "run.lost", "claim lost; this worker stopped the engine and wrote nothing", nil)
 		log.Warn("run abandoned: claim lost")
-		return
 	}
-	// The job's own context may be cancelled (shutdown); the ack must still
-	// go out, so it gets a context of its own, bounded by the lease.
-	actx, cancel := w.ackContext()
-	defer cancel()
-	switch {
-	case out.kind == outcomeDeferred:
-		w.deferRun(actx, run, out, ev, log)
-	case out.kind == outcomeEnvironmentGone, out.kind == outcomeStopped && errors.Is(cause, errShutdown):
-		// A shutdown gives the run back only when it interrupted the
-		// attempt: an engine that ended by itself (its output may have
-		// stayed open past the grace) has an outcome to record, and a
-		// release would run it again.
-		w.releaseRun(actx, run, out, ev, log)
-	case out.kind == outcomeSucceeded:
-		w.recordSuccess(actx, run, out, ev, log, wall)
-	default:
-		w.recordFailure(actx, run, out, ev, log, wall)
-	}
+	w.settle(ctx, lost, func(actx context.Context, cause error) {
+		switch {
+		case out.kind == outcomeDeferred:
+			w.deferRun(actx, run, out, ev, log)
+		case out.kind == outcomeEnvironmentGone, out.kind == outcomeStopped && errors.Is(cause, errShutdown):
+			// A shutdown gives the run back only when it interrupted the
+			// attempt: an engine that ended by itself (its output may have
+			// stayed open past the grace) has an outcome to record, and a
+			// release would run it again.
+			w.releaseRun(actx, run, out, ev, log)
+		case out.kind == outcomeSucceeded:
+			w.recordSuccess(actx, run, out, ev, log, wall)
+		default:
+			w.recordFailure(actx, run, out, ev, log, wall)
+		}
+	})
 }
 
 // releaseRun gives the run back without spending its attempt (shutdown,

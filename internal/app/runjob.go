@@ -84,50 +84,42 @@ func failed(retryable bool, format string, args ...any) runOutcome {
 // (freeSlot) once the engine has ended, before writing the outcome.
 func (w *Worker) processRun(parent context.Context, run claimedRun, freeSlot func()) {
 	started := time.Now()
-	ctx, cancel := context.WithCancelCause(parent)
-	defer cancel(nil)
 	log := w.log.With(slog.String("run_id", run.ID), slog.String("workspace_id", run.WorkspaceID),
 		slog.String("environment_id", run.Env.ID), slog.Int64("attempt", run.AttemptCount))
+	frame := jobFrame{kind: "run", key: "run:" + run.ID, log: log, claimedAt: run.claimedAt,
+		heartbeat: func(hctx context.Context) (int64, error) {
+			return w.st.Queries().HeartbeatRun(hctx, db.HeartbeatRunParams{Now: nowParam, LeaseSeconds: w.cfg.Lease.Seconds(), ID: run.ID,
+				WorkerID: nsv(w.cfg.WorkerID), AttemptCount: run.AttemptCount})
+		}}
+	w.runFrame(parent, frame, func(ctx context.Context) {
+		rp, ev, stop := w.openRunFolder(run, log)
+		defer ev.Close()
+		log.Info("run started")
+		out := guarded(log, func() runOutcome { return w.attempt(ctx, run, rp, ev, log, stop) },
+			func(p any) runOutcome { return failed(true, "internal error in the worker: %v", p) })
+		freeSlot()
+		w.finishRun(ctx, run, out, ev, log, time.Since(started))
+	})
+}
 
-	// Heartbeats start before anything else: an earlier job of this run may
-	// take a moment to stop (jobs.begin), and the new claim must not lapse
-	// meanwhile.
-	defer w.keepLease(ctx, cancel, log, "run", run.claimedAt, func(hctx context.Context) (int64, error) {
-		return w.st.Queries().HeartbeatRun(hctx, db.HeartbeatRunParams{Now: nowParam, LeaseSeconds: w.cfg.Lease.Seconds(), ID: run.ID,
-			WorkerID: nsv(w.cfg.WorkerID), AttemptCount: run.AttemptCount})
-	})()
-	defer w.jobs.begin("run:"+run.ID, cancel, log)()
-
-	rp, ev, stop := w.openRunFolder(run, log)
-	defer ev.Close()
-	log.Info("run started")
-
-	var out runOutcome
-	func() {
-		defer func() {
-			if p := recover(); p != nil {
-				log.Error("run job panicked", slog.Any("panic", p))
-				out = failed(true, "internal error in the worker: %v", p)
-			}
-		}()
-		if stop != nil {
-			out = *stop
-			return
-		}
-		out = w.execute(ctx, run, rp, ev, log)
-		if out.kind == outcomeRetryable {
-			// An engine that failed while its event log could not be
-			// written met the full disk (or the like) too: give the run
-			// back rather than spend its attempt.
-			if err := ev.Flush(); err != nil {
-				if o, ok := faulted(err, "%s; writing the event log: %v", out.err, err); ok {
-					out = o
-				}
+// attempt is one attempt of the run, unless stop (the run folder could not
+// be made) already says how it ended.
+func (w *Worker) attempt(ctx context.Context, run claimedRun, rp paths.RunPaths, ev *eventlog.Log, log *slog.Logger, stop *runOutcome) runOutcome {
+	if stop != nil {
+		return *stop
+	}
+	out := w.execute(ctx, run, rp, ev, log)
+	if out.kind == outcomeRetryable {
+		// An engine that failed while its event log could not be written
+		// met the full disk (or the like) too: give the run back rather
+		// than spend its attempt.
+		if err := ev.Flush(); err != nil {
+			if o, ok := faulted(err, "%s; writing the event log: %v", out.err, err); ok {
+				return o
 			}
 		}
-	}()
-	freeSlot()
-	w.finishRun(ctx, run, out, ev, log, time.Since(started))
+	}
+	return out
 }
 
 // openRunFolder makes the run's folder and opens its event log, with
