@@ -19,7 +19,7 @@ func (w *Worker) buildEnvironment(parent context.Context, env db.ClaimEnvironmen
 		slog.String("configuration_id", env.ConfigurationID), slog.Int64("attempt", env.AttemptCount))
 	frame := jobFrame{kind: "environment", key: "environment:" + env.ID, log: log, claimedAt: started,
 		heartbeat: func(hctx context.Context) (int64, error) {
-			return w.st.Queries().HeartbeatEnvironment(hctx, db.HeartbeatEnvironmentParams{Now: nowParam, LeaseSeconds: w.cfg.Lease.Seconds(), ID: env.ID,
+			return w.st.Queries().HeartbeatEnvironment(hctx, db.HeartbeatEnvironmentParams{Now: w.dbNow(), LeaseSeconds: w.cfg.Lease.Seconds(), ID: env.ID,
 				WorkerID: nsv(w.cfg.WorkerID), AttemptCount: env.AttemptCount})
 		}}
 	w.runFrame(parent, frame, func(ctx context.Context) {
@@ -101,7 +101,7 @@ func (w *Worker) runBuild(ctx context.Context, env db.ClaimEnvironmentRow, ep pa
 // attempt.
 func (w *Worker) releaseBuild(actx context.Context, env db.ClaimEnvironmentRow, ev *eventlog.Log, log *slog.Logger) {
 	n, err := w.ackAlone(actx, log, func(q *db.Queries) (int64, error) {
-		return q.ReleaseEnvironment(actx, db.ReleaseEnvironmentParams{Now: nowParam, ID: env.ID, WorkerID: nsv(w.cfg.WorkerID), AttemptCount: env.AttemptCount})
+		return q.ReleaseEnvironment(actx, db.ReleaseEnvironmentParams{Now: w.dbNow(), ID: env.ID, WorkerID: nsv(w.cfg.WorkerID), AttemptCount: env.AttemptCount})
 	})
 	if err != nil || n == 0 {
 		w.lostEnvironment(env.ID, n, err)
@@ -117,7 +117,7 @@ func (w *Worker) markReady(actx context.Context, env db.ClaimEnvironmentRow, inf
 	n, err := w.ackAlone(actx, log, func(q *db.Queries) (int64, error) {
 		return q.MarkEnvironmentReady(actx, db.MarkEnvironmentReadyParams{
 			PythonVersion: nullStr(info.PythonVersion), PythonInterpreter: nullStr(info.Interpreter),
-			EngineVersion: nullStr(info.EngineVersion), Now: nowParam, ID: env.ID, WorkerID: nsv(w.cfg.WorkerID),
+			EngineVersion: nullStr(info.EngineVersion), Now: w.dbNow(), ID: env.ID, WorkerID: nsv(w.cfg.WorkerID),
 			AttemptCount: env.AttemptCount,
 		})
 	})
@@ -146,7 +146,7 @@ func (w *Worker) failBuild(actx context.Context, env db.ClaimEnvironmentRow, bui
 	var row db.FailEnvironmentBuildRow
 	n, err := w.ackAlone(actx, log, func(q *db.Queries) (int64, error) {
 		r, err := q.FailEnvironmentBuild(actx, db.FailEnvironmentBuildParams{
-			MaxAttempts: maxAttempts, Now: nowParam, BackoffMaxSeconds: w.cfg.BackoffMax.Seconds(),
+			MaxAttempts: maxAttempts, Now: w.dbNow(), BackoffMaxSeconds: w.cfg.BackoffMax.Seconds(),
 			BackoffBaseSeconds: w.cfg.BackoffBase.Seconds(), ErrorMessage: nullStr(buildErr.Error()),
 			ID: env.ID, WorkerID: nsv(w.cfg.WorkerID), AttemptCount: env.AttemptCount,
 		})

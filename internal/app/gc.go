@@ -69,7 +69,7 @@ func (w *Worker) gc(ctx context.Context, dryRun bool, runs *runCursor) (GCReport
 	ttl := float64(w.cfg.EnvTTLDays)
 	seen := map[string]bool{}
 	for {
-		envs, err := w.st.Queries().ListGCEnvironments(ctx, db.ListGCEnvironmentsParams{Now: nowParam, TtlDays: ttl})
+		envs, err := w.st.Queries().ListGCEnvironments(ctx, db.ListGCEnvironmentsParams{Now: w.dbNow(), TtlDays: ttl})
 		if err != nil {
 			return rep, fmt.Errorf("list collectable environments: %w", err)
 		}
@@ -96,7 +96,7 @@ func (w *Worker) gc(ctx context.Context, dryRun bool, runs *runCursor) (GCReport
 			var n int64
 			err = w.st.Write(ctx, func(q *db.Queries) error {
 				var err error
-				n, err = q.DeleteGCEnvironment(ctx, db.DeleteGCEnvironmentParams{ID: e.ID, Now: nowParam, TtlDays: ttl})
+				n, err = q.DeleteGCEnvironment(ctx, db.DeleteGCEnvironmentParams{ID: e.ID, Now: w.dbNow(), TtlDays: ttl})
 				return err
 			})
 			switch {
@@ -134,7 +134,7 @@ func (w *Worker) gcRunFolders(ctx context.Context, dryRun bool, runs *runCursor,
 	removeFailed := false
 	for {
 		page, err := w.st.Queries().ListExpiredRunArtifacts(ctx, db.ListExpiredRunArtifactsParams{
-			Now: nowParam, TtlDays: float64(w.cfg.RunArtifactTTLDays),
+			Now: w.dbNow(), TtlDays: float64(w.cfg.RunArtifactTTLDays),
 			AfterCompletedAt: dbtime.NullTime{Time: after, Valid: true}, AfterID: afterID,
 		})
 		if err != nil {

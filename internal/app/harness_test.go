@@ -165,7 +165,13 @@ func (h *harness) config(overrides ...string) config.Config {
 // worker makes a worker over the harness's store.
 func (h *harness) worker(overrides ...string) *app.Worker {
 	h.t.Helper()
-	w, err := app.New(h.config(overrides...), h.st, app.Options{Logger: h.logs.logger(), Environ: apptest.SubprocessEnviron()})
+	return h.workerAt(nil, overrides...)
+}
+
+// workerAt is worker with clock as its "now" (nil: the database's clock).
+func (h *harness) workerAt(clock func() time.Time, overrides ...string) *app.Worker {
+	h.t.Helper()
+	w, err := app.New(h.config(overrides...), h.st, app.Options{Logger: h.logs.logger(), Environ: apptest.SubprocessEnviron(), Clock: clock})
 	if err != nil {
 		h.t.Fatalf("new worker: %v", err)
 	}

@@ -77,7 +77,7 @@ func (w *Worker) deferRun(actx context.Context, run claimedRun, out runOutcome, 
 		slog.String("kind", out.fault), slog.String("error", out.err), slog.Duration("retry_in", delay), slog.Int64("consecutive_faults", streak))
 	n, err := w.ackRun(actx, log, 0, func(q *db.Queries) (int64, error) {
 		return q.DeferRun(actx, db.DeferRunParams{
-			ErrorMessage: nullStr(out.err), Now: nowParam, DelaySeconds: delay.Seconds(), ID: run.ID, WorkerID: nsv(w.cfg.WorkerID),
+			ErrorMessage: nullStr(out.err), Now: w.dbNow(), DelaySeconds: delay.Seconds(), ID: run.ID, WorkerID: nsv(w.cfg.WorkerID),
 			AttemptCount: run.AttemptCount,
 		})
 	})

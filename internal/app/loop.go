@@ -15,10 +15,6 @@ import (
 // ensureInterval is how often environment rows are ensured for queued runs.
 const ensureInterval = 2 * time.Second
 
-// nowParam is the "now" of every query: NULL, so the database's clock
-// decides; several hosts never disagree about "now".
-var nowParam any = nil
-
 // loop claims work into free slots until ctx is done or, when draining,
 // nothing is left. One failing iteration is logged and retried; it never
 // ends the loop.
@@ -209,7 +205,7 @@ func (w *Worker) claimRuns(ctx context.Context, limit int) ([]claimed, error) {
 func (w *Worker) claimWork(ctx context.Context, r store.ClaimRequest) (store.Claim, error) {
 	start := time.Now()
 	defer func() { w.metrics.ClaimLatency.Observe(time.Since(start).Seconds()) }()
-	r.WorkerID, r.LeaseSeconds, r.Now = w.cfg.WorkerID, w.cfg.Lease.Seconds(), nowParam
+	r.WorkerID, r.LeaseSeconds, r.Now = w.cfg.WorkerID, w.cfg.Lease.Seconds(), w.dbNow()
 	var c store.Claim
 	err := w.st.Write(ctx, func(q *db.Queries) error {
 		var err error
@@ -229,7 +225,7 @@ func (w *Worker) ensureEnvironments(ctx context.Context) error {
 	var ensured, retried int64
 	err := w.st.Write(ctx, func(q *db.Queries) error {
 		var err error
-		ensured, err = q.EnsureEnvironments(ctx, nowParam)
+		ensured, err = q.EnsureEnvironments(ctx, w.dbNow())
 		return err
 	})
 	if err != nil {
@@ -240,7 +236,7 @@ func (w *Worker) ensureEnvironments(ctx context.Context) error {
 	}
 	err = w.st.Write(ctx, func(q *db.Queries) error {
 		var err error
-		retried, err = q.RetryFailedEnvironments(ctx, nowParam)
+		retried, err = q.RetryFailedEnvironments(ctx, w.dbNow())
 		return err
 	})
 	if retried > 0 {

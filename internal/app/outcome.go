@@ -47,13 +47,13 @@ func (w *Worker) releaseRun(actx context.Context, run claimedRun, out runOutcome
 	release := func(q *db.Queries) (int64, error) {
 		// The run first, then its environment: every transaction locks
 		// runs before environments, so none can deadlock with a claim.
-		n, err := q.ReleaseRun(actx, db.ReleaseRunParams{Now: nowParam, ID: run.ID, WorkerID: nsv(w.cfg.WorkerID), AttemptCount: run.AttemptCount})
+		n, err := q.ReleaseRun(actx, db.ReleaseRunParams{Now: w.dbNow(), ID: run.ID, WorkerID: nsv(w.cfg.WorkerID), AttemptCount: run.AttemptCount})
 		if err != nil || n == 0 || out.kind != outcomeEnvironmentGone {
 			return n, err
 		}
 		// Fenced on the environment as this run saw it: a run releasing
 		// after another run's requeue and the rebuild leaves it alone.
-		if _, err := q.RequeueEnvironment(actx, db.RequeueEnvironmentParams{ErrorMessage: nullStr(out.err), Now: nowParam,
+		if _, err := q.RequeueEnvironment(actx, db.RequeueEnvironmentParams{ErrorMessage: nullStr(out.err), Now: w.dbNow(),
 			ID: run.Env.ID, SeenUpdatedAt: run.Env.UpdatedAt}); err != nil {
 			return 0, err
 		}
@@ -145,7 +145,7 @@ func (w *Worker) recordFailure(actx context.Context, run claimedRun, out runOutc
 	var row db.FailRunRow
 	n, err := w.ackRun(actx, log, 0, func(q *db.Queries) (int64, error) {
 		r, err := q.FailRun(actx, db.FailRunParams{
-			Retryable: out.kind == outcomeRetryable, Now: nowParam,
+			Retryable: out.kind == outcomeRetryable, Now: w.dbNow(),
 			BackoffMaxSeconds: w.cfg.BackoffMax.Seconds(), BackoffBaseSeconds: w.cfg.BackoffBase.Seconds(),
 			ExitCode: out.exitParam(), ErrorMessage: nullStr(out.err), ID: run.ID, WorkerID: nsv(w.cfg.WorkerID),
 			AttemptCount: run.AttemptCount,
@@ -185,7 +185,7 @@ func (w *Worker) recordFailure(actx context.Context, run claimedRun, out runOutc
 func (w *Worker) succeededAck(ctx context.Context, run claimedRun, out runOutcome, res store.RunResults) func(q *db.Queries) (int64, error) {
 	exit := out.exitParam()
 	return func(q *db.Queries) (int64, error) {
-		n, err := q.CompleteRun(ctx, db.CompleteRunParams{Now: nowParam, ExitCode: exit, OutputPath: nullStr(out.outputPath),
+		n, err := q.CompleteRun(ctx, db.CompleteRunParams{Now: w.dbNow(), ExitCode: exit, OutputPath: nullStr(out.outputPath),
 			ErrorMessage: nullStr(out.err), ID: run.ID, WorkerID: nsv(w.cfg.WorkerID), AttemptCount: run.AttemptCount})
 		if err != nil || n == 0 {
 			return n, err

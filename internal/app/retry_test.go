@@ -3,12 +3,15 @@ package app_test
 // Failing and hanging engines: retries with backoff, and the run timeout.
 
 import (
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/ade-dev/ade-worker/gen/db"
 	"github.com/ade-dev/ade-worker/internal/enqueue"
 	"github.com/ade-dev/ade-worker/internal/store"
 	"github.com/ade-dev/ade-worker/internal/store/storetest"
@@ -109,6 +112,45 @@ while :; do sleep 1; done`)
 		done := named(evs, "run.complete")
 		if len(done) != 1 || done[0].Data["exit_code"] != float64(124) || done[0].Data["status"] != "failed" {
 			t.Errorf("run.complete = %v", done)
+		}
+	})
+}
+
+// TestBackoffFollowsTheClock runs a failing engine under backoffs of five
+// and ten minutes, with the worker's clock (Options.Clock) moved forward
+// by the test instead of waited out: a retry is claimed only once the
+// clock has reached its available_at, and the whole series takes seconds.
+func TestBackoffFollowsTheClock(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		h := newHarness(t, st, "ADE_WORKER_BACKOFF_BASE_SECONDS=300", "ADE_WORKER_BACKOFF_MAX_SECONDS=3600")
+		e := h.enqueue("members.csv", nil)
+		h.readyEnvironment(h.fakeEngine("failing-engine", "exit 3"))
+		var now atomic.Int64
+		now.Store(time.Now().UnixNano())
+		clock := func() time.Time { return time.Unix(0, now.Load()) }
+		h.start(h.workerAt(clock))
+
+		queuedAfter := func(attempts int64) db.Run {
+			return h.waitRun(e.RunID, fmt.Sprintf("attempt %d to fail and the run to wait", attempts), func(r db.Run) bool {
+				return r.Status == "queued" && r.AttemptCount == attempts
+			})
+		}
+		for i, backoff := range []time.Duration{300 * time.Second, 600 * time.Second} {
+			run := queuedAfter(int64(i + 1))
+			if wait := run.AvailableAt.Time.Sub(clock()); wait < backoff-time.Second || wait > backoff+time.Second {
+				t.Fatalf("after attempt %d the run waits %s by the worker's clock, want %s", i+1, wait, backoff)
+			}
+			// The worker polls every 50-200 ms: long enough to see it wait.
+			time.Sleep(time.Second)
+			if calls := len(h.calls("failing-engine")); calls != i+1 {
+				t.Fatalf("the engine ran %d times before the clock reached the backoff's end, want %d", calls, i+1)
+			}
+			now.Add(int64(backoff + time.Second))
+		}
+		run := h.waitRun(e.RunID, "the third attempt to fail the run", func(r db.Run) bool { return r.Status == "failed" })
+		if run.AttemptCount != 3 || len(h.calls("failing-engine")) != 3 {
+			t.Errorf("run %+v after %d engine runs; want failed after 3 attempts", run, len(h.calls("failing-engine")))
 		}
 	})
 }

@@ -88,7 +88,7 @@ func (w *Worker) processRun(parent context.Context, run claimedRun, freeSlot fun
 		slog.String("environment_id", run.Env.ID), slog.Int64("attempt", run.AttemptCount))
 	frame := jobFrame{kind: "run", key: "run:" + run.ID, log: log, claimedAt: run.claimedAt,
 		heartbeat: func(hctx context.Context) (int64, error) {
-			return w.st.Queries().HeartbeatRun(hctx, db.HeartbeatRunParams{Now: nowParam, LeaseSeconds: w.cfg.Lease.Seconds(), ID: run.ID,
+			return w.st.Queries().HeartbeatRun(hctx, db.HeartbeatRunParams{Now: w.dbNow(), LeaseSeconds: w.cfg.Lease.Seconds(), ID: run.ID,
 				WorkerID: nsv(w.cfg.WorkerID), AttemptCount: run.AttemptCount})
 		}}
 	w.runFrame(parent, frame, func(ctx context.Context) {

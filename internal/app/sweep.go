@@ -19,7 +19,7 @@ func (w *Worker) sweep(ctx context.Context) error {
 	var expired []db.ExpireRunLeasesRow
 	err := w.st.Write(ctx, func(q *db.Queries) error {
 		var err error
-		expired, err = q.ExpireRunLeases(ctx, db.ExpireRunLeasesParams{Now: nowParam, BackoffMaxSeconds: backoffMax, BackoffBaseSeconds: backoffBase})
+		expired, err = q.ExpireRunLeases(ctx, db.ExpireRunLeasesParams{Now: w.dbNow(), BackoffMaxSeconds: backoffMax, BackoffBaseSeconds: backoffBase})
 		return err
 	})
 	if err != nil {
@@ -39,7 +39,7 @@ func (w *Worker) sweep(ctx context.Context) error {
 	var envs []db.ExpireEnvironmentLeasesRow
 	if err := w.st.Write(ctx, func(q *db.Queries) error {
 		var err error
-		envs, err = q.ExpireEnvironmentLeases(ctx, nowParam)
+		envs, err = q.ExpireEnvironmentLeases(ctx, w.dbNow())
 		return err
 	}); err != nil {
 		return err
@@ -52,7 +52,7 @@ func (w *Worker) sweep(ctx context.Context) error {
 	var exhausted []db.FailExhaustedRunsRow
 	if err := w.st.Write(ctx, func(q *db.Queries) error {
 		var err error
-		exhausted, err = q.FailExhaustedRuns(ctx, nowParam)
+		exhausted, err = q.FailExhaustedRuns(ctx, w.dbNow())
 		return err
 	}); err != nil {
 		return err
@@ -69,7 +69,7 @@ func (w *Worker) failRunsOfFailedEnvironments(ctx context.Context) error {
 	var rows []db.FailRunsOfFailedEnvironmentsRow
 	if err := w.st.Write(ctx, func(q *db.Queries) error {
 		var err error
-		rows, err = q.FailRunsOfFailedEnvironments(ctx, nowParam)
+		rows, err = q.FailRunsOfFailedEnvironments(ctx, w.dbNow())
 		return err
 	}); err != nil {
 		return err

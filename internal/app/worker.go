@@ -19,6 +19,7 @@ import (
 
 	"github.com/ade-dev/ade-worker/gen/db"
 	"github.com/ade-dev/ade-worker/internal/config"
+	"github.com/ade-dev/ade-worker/internal/dbtime"
 	"github.com/ade-dev/ade-worker/internal/engine"
 	"github.com/ade-dev/ade-worker/internal/paths"
 	"github.com/ade-dev/ade-worker/internal/store"
@@ -46,7 +47,10 @@ type Worker struct {
 	// of every engine run before its venv's variables, made once instead of
 	// once per run.
 	engineEnv []string
-	now       func() time.Time
+	// now is the loop's clock; clock, when set (Options.Clock), is also
+	// the "now" of every query (see dbNow).
+	now   func() time.Time
+	clock func() time.Time
 
 	jobsCtx    context.Context
 	cancelJobs context.CancelCauseFunc
@@ -103,6 +107,12 @@ type Options struct {
 	Metrics *Metrics
 	// Environ is the environment subprocesses start from; default os.Environ().
 	Environ []string
+	// Clock, when set, is "now" for every query the worker sends and for
+	// the loop's own timing. Nil (production) leaves "now" to the
+	// database's clock, so that workers on several hosts never disagree
+	// about it; tests set it to move time forward without waiting out
+	// leases and backoffs.
+	Clock func() time.Time
 }
 
 // New makes a worker over an open store. It creates the data folders.
@@ -134,9 +144,13 @@ func New(cfg config.Config, st *store.Store, o Options) (*Worker, error) {
 		baseEnv:   o.Environ,
 		engineEnv: engine.EngineEnv(o.Environ, cfg.EngineEnvPassthrough),
 		now:       time.Now,
+		clock:     o.Clock,
 		finished:  make(chan struct{}, 1),
 		wake:      make(chan struct{}, 1),
 		hardStop:  make(chan struct{}),
+	}
+	if o.Clock != nil {
+		w.now = o.Clock
 	}
 	w.runJob, w.envJob = w.processRun, w.buildEnvironment
 	w.files = osFiles{}
@@ -145,6 +159,15 @@ func New(cfg config.Config, st *store.Store, o Options) (*Worker, error) {
 	w.metrics.Slots.Set(float64(cfg.Concurrency))
 	w.metrics.countStatements(st)
 	return w, nil
+}
+
+// dbNow is the "now" of the worker's queries: NULL, so that the
+// database's clock decides, unless Options.Clock is set.
+func (w *Worker) dbNow() any {
+	if w.clock == nil {
+		return nil
+	}
+	return dbtime.From(w.clock())
 }
 
 // Metrics returns the worker's series.
