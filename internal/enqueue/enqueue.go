@@ -67,6 +67,25 @@ func skipEntry(name string) bool {
 // would store them and inserts the configuration, document and run rows in
 // one transaction.
 func Insert(ctx context.Context, st *store.Store, layout paths.Layout, defaults Request, req Request) (Queued, error) {
+	req, cfgAbs, inAbs, err := checkRequest(defaults, req)
+	if err != nil {
+		return Queued{}, err
+	}
+	digest, err := depsDigest(cfgAbs, req.EngineSpec)
+	if err != nil {
+		return Queued{}, fmt.Errorf("hash configuration package: %w", err)
+	}
+	out := Queued{RunID: uuid.NewString(), ConfigurationID: req.ConfigurationID, DocumentID: uuid.NewString(), DepsDigest: digest}
+	name, err := storeFiles(layout, req, cfgAbs, inAbs, out.DocumentID)
+	if err != nil {
+		return Queued{}, err
+	}
+	return out, insertRows(ctx, st, req, out, filepath.Base(inAbs), name)
+}
+
+// checkRequest fills req in from defaults, checks it, and returns it with
+// the absolute paths of its configuration folder and input file.
+func checkRequest(defaults, req Request) (Request, string, string, error) {
 	if req.EngineSpec == "" {
 		req.EngineSpec = defaults.EngineSpec
 	}
@@ -74,78 +93,80 @@ func Insert(ctx context.Context, st *store.Store, layout paths.Layout, defaults 
 		req.MaxAttempts = defaults.MaxAttempts
 	}
 	if err := paths.CheckSegment("workspace id", req.WorkspaceID); err != nil {
-		return Queued{}, err
+		return req, "", "", err
 	}
 	if req.Options != "" {
 		if _, err := runopts.Parse(req.Options, ""); err != nil {
-			return Queued{}, fmt.Errorf("--options: %w", err)
+			return req, "", "", fmt.Errorf("--options: %w", err)
 		}
 	}
 	cfgAbs, err := filepath.Abs(req.ConfigDir)
 	if err != nil {
-		return Queued{}, err
+		return req, "", "", err
 	}
 	if st, err := os.Stat(cfgAbs); err != nil || !st.IsDir() {
-		return Queued{}, fmt.Errorf("configuration folder %s: not a folder", req.ConfigDir)
+		return req, "", "", fmt.Errorf("configuration folder %s: not a folder", req.ConfigDir)
 	}
 	inAbs, err := filepath.Abs(req.InputFile)
 	if err != nil {
-		return Queued{}, err
+		return req, "", "", err
 	}
 	if st, err := os.Stat(inAbs); err != nil || !st.Mode().IsRegular() {
-		return Queued{}, fmt.Errorf("input file %s: not a regular file", req.InputFile)
+		return req, "", "", fmt.Errorf("input file %s: not a regular file", req.InputFile)
 	}
 	if req.ConfigurationID == "" {
 		req.ConfigurationID = uuid.NewSHA1(uuid.NameSpaceURL, []byte("ade-worker:"+req.WorkspaceID+":"+cfgAbs)).String()
 	}
-	digest, err := depsDigest(cfgAbs, req.EngineSpec)
-	if err != nil {
-		return Queued{}, fmt.Errorf("hash configuration package: %w", err)
-	}
+	return req, cfgAbs, inAbs, nil
+}
 
+// storeFiles copies the configuration package and the document where the
+// API stores them, and returns the document's stored file name.
+func storeFiles(layout paths.Layout, req Request, cfgAbs, inAbs, docID string) (string, error) {
 	cfgDst, err := layout.ConfigPackageDir(req.WorkspaceID, req.ConfigurationID)
 	if err != nil {
-		return Queued{}, err
+		return "", err
 	}
 	if err := syncTree(cfgAbs, cfgDst); err != nil {
-		return Queued{}, fmt.Errorf("copy configuration package: %w", err)
+		return "", fmt.Errorf("copy configuration package: %w", err)
 	}
-	docID := uuid.NewString()
 	docsDir, err := layout.DocumentsDir(req.WorkspaceID)
 	if err != nil {
-		return Queued{}, err
+		return "", err
 	}
 	name := paths.StagedInputName(filepath.Base(inAbs))
 	if err := os.MkdirAll(filepath.Join(docsDir, docID), 0o755); err != nil {
-		return Queued{}, err
+		return "", err
 	}
 	if err := copyFile(inAbs, filepath.Join(docsDir, docID, name)); err != nil {
-		return Queued{}, fmt.Errorf("store document: %w", err)
+		return "", fmt.Errorf("store document: %w", err)
 	}
+	return name, nil
+}
 
+// insertRows inserts the configuration, document and run rows in one
+// transaction, "now" being the database's clock, as for the API.
+func insertRows(ctx context.Context, st *store.Store, req Request, out Queued, original, name string) error {
 	var sheets, opts = sql.NullString{}, sql.NullString{String: req.Options, Valid: req.Options != ""}
 	if len(req.InputSheetNames) > 0 {
 		b, _ := json.Marshal(req.InputSheetNames)
 		sheets = sql.NullString{String: string(b), Valid: true}
 	}
-	out := Queued{RunID: uuid.NewString(), ConfigurationID: req.ConfigurationID, DocumentID: docID, DepsDigest: digest}
-	// Now is NULL: the database's clock, as for the API.
-	err = st.Write(ctx, func(q *db.Queries) error {
-		if err := q.UpsertConfiguration(ctx, db.UpsertConfigurationParams{ID: req.ConfigurationID, WorkspaceID: req.WorkspaceID, Now: nil}); err != nil {
+	return st.Write(ctx, func(q *db.Queries) error {
+		if err := q.UpsertConfiguration(ctx, db.UpsertConfigurationParams{ID: req.ConfigurationID, WorkspaceID: req.WorkspaceID}); err != nil {
 			return fmt.Errorf("insert configuration: %w", err)
 		}
-		if err := q.InsertDocument(ctx, db.InsertDocumentParams{ID: docID, WorkspaceID: req.WorkspaceID,
-			OriginalFilename: filepath.Base(inAbs), StoredUri: "file:" + docID + "/" + name, Now: nil}); err != nil {
+		if err := q.InsertDocument(ctx, db.InsertDocumentParams{ID: out.DocumentID, WorkspaceID: req.WorkspaceID,
+			OriginalFilename: original, StoredUri: "file:" + out.DocumentID + "/" + name}); err != nil {
 			return fmt.Errorf("insert document: %w", err)
 		}
 		if err := q.InsertRun(ctx, db.InsertRunParams{ID: out.RunID, WorkspaceID: req.WorkspaceID, ConfigurationID: req.ConfigurationID,
-			InputDocumentID: docID, InputSheetNames: sheets, RunOptions: opts, EngineSpec: req.EngineSpec,
-			DepsDigest: digest, Now: nil, MaxAttempts: int64(req.MaxAttempts)}); err != nil {
+			InputDocumentID: out.DocumentID, InputSheetNames: sheets, RunOptions: opts, EngineSpec: req.EngineSpec,
+			DepsDigest: out.DepsDigest, MaxAttempts: int64(req.MaxAttempts)}); err != nil {
 			return fmt.Errorf("insert run: %w", err)
 		}
 		return nil
 	})
-	return out, err
 }
 
 // depsDigest is "sha256:<hex>" over the engine spec and every file of the
