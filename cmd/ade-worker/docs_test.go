@@ -1,9 +1,12 @@
 package main
 
 import (
+	"go/build"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"testing"
 )
@@ -68,4 +71,94 @@ func TestBenchDurationAgrees(t *testing.T) {
 	if found[0] != found[1] {
 		t.Errorf("the bench takes about %s minutes in the Taskfile and about %s in docs/performance.md", found[0], found[1])
 	}
+}
+
+// The README's architecture block lists, for every package under cmd/ and
+// internal/ (test helpers aside), exactly what it imports from this module.
+func TestREADMEArchitectureMatchesTheImports(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join(repoRoot, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, _ := strings.Cut(string(readme), "## Architecture")
+	_, block, _ := strings.Cut(section, "```text\n")
+	block, _, _ = strings.Cut(block, "```")
+	listed := map[string][]string{}
+	for _, line := range strings.Split(strings.TrimSpace(block), "\n") {
+		pkgs, imports, ok := strings.Cut(line, "->")
+		if !ok {
+			t.Fatalf("architecture line without ->: %q", line)
+		}
+		deps := strings.Fields(imports)
+		if strings.TrimSpace(imports) == "(nothing)" {
+			deps = nil
+		}
+		for _, p := range strings.Fields(pkgs) {
+			listed[p] = deps
+		}
+	}
+	for _, pkg := range modulePackages(t) {
+		want, ok := listed[pkg]
+		if !ok {
+			t.Errorf("README's architecture does not list %s", pkg)
+			continue
+		}
+		got := moduleImports(t, pkg)
+		if strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("%s imports %v; README's architecture says %v", pkg, got, want)
+		}
+		delete(listed, pkg)
+	}
+	for pkg := range listed {
+		t.Errorf("README's architecture lists %s, which is not a package", pkg)
+	}
+}
+
+// modulePackages are the packages under cmd/ and internal/ other than test
+// helpers (a test-only package, storetest, apptest, twins' example output).
+func modulePackages(t *testing.T) []string {
+	t.Helper()
+	var out []string
+	for _, parent := range []string{"cmd", "internal"} {
+		err := filepath.WalkDir(filepath.Join(repoRoot, parent), func(p string, d fs.DirEntry, err error) error {
+			if err != nil || !d.IsDir() {
+				return err
+			}
+			switch d.Name() {
+			case "testdata", "storetest", "apptest", "reliability":
+				return filepath.SkipDir
+			}
+			if strings.Contains(p, filepath.Join("twins", "internal")) {
+				return filepath.SkipDir
+			}
+			if pkg, err := build.ImportDir(p, 0); err == nil && len(pkg.GoFiles) > 0 {
+				rel, _ := filepath.Rel(repoRoot, p)
+				out = append(out, filepath.ToSlash(rel))
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
+}
+
+// moduleImports is what pkg's non-test files import from this module,
+// sorted, as module-relative paths.
+func moduleImports(t *testing.T, pkg string) []string {
+	t.Helper()
+	p, err := build.ImportDir(filepath.Join(repoRoot, filepath.FromSlash(pkg)), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const module = "github.com/ade-dev/ade-worker/"
+	var out []string
+	for _, imp := range p.Imports {
+		if rel, ok := strings.CutPrefix(imp, module); ok {
+			out = append(out, rel)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
