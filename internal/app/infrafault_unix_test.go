@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -88,19 +89,30 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 }
 
 // retryDelays are the retry_in of every "infrastructure fault" log record,
-// in order.
+// in the order of the worker's count of consecutive faults: two runs
+// deferred at once may log in the other order.
 func (s *syncBuffer) retryDelays(t *testing.T) []time.Duration {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []time.Duration
+	type fault struct {
+		streak int64
+		delay  time.Duration
+	}
+	var faults []fault
 	for _, line := range bytes.Split(s.b.Bytes(), []byte("\n")) {
 		var rec struct {
 			Msg     string `json:"msg"`
 			RetryIn int64  `json:"retry_in"`
+			Streak  int64  `json:"consecutive_faults"`
 		}
 		if json.Unmarshal(line, &rec) == nil && strings.HasPrefix(rec.Msg, "infrastructure fault") {
-			out = append(out, time.Duration(rec.RetryIn))
+			faults = append(faults, fault{rec.Streak, time.Duration(rec.RetryIn)})
 		}
+	}
+	sort.SliceStable(faults, func(i, j int) bool { return faults[i].streak < faults[j].streak })
+	out := make([]time.Duration, len(faults))
+	for i, f := range faults {
+		out[i] = f.delay
 	}
 	return out
 }
