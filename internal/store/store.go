@@ -66,8 +66,16 @@ type Store struct {
 	// instead of sleeping in SQLite's busy handler; other processes are
 	// still arbitrated by busy_timeout.
 	writeMu sync.Mutex
+	// wconn is the connection this process's SQLite write transactions use
+	// (SQLite files only; guarded by writeMu). SQLite drops a connection's
+	// page cache whenever another connection has committed since its last
+	// transaction, so writes spread over the pool re-read every page they
+	// touch; on one connection they find them cached.
+	wconn *sql.Conn
 	// counter counts statements sent, for benchmarks.
 	counter *StatementCounter
+	// stmts holds prepared statements (SQLite files only; nil otherwise).
+	stmts *stmtCache
 }
 
 // Open parses rawURL (ADE_DATABASE_URL), connects and pings. The error
@@ -109,7 +117,12 @@ func OpenTarget(ctx context.Context, t Target, o Options) (*Store, error) {
 	}
 	s := &Store{db: sqldb, dialect: t.Dialect, target: t}
 	s.counter = &StatementCounter{}
-	var conn db.DBTX = countingDBTX{inner: sqldb, n: s.counter}
+	if t.Dialect == SQLite && t.SQLitePath != ":memory:" {
+		// Not for :memory:, whose single connection a transaction holds:
+		// a statement prepared during it would wait for that connection.
+		s.stmts = newStmtCache(sqldb)
+	}
+	var conn db.DBTX = countingDBTX{inner: s.pooled(), n: s.counter}
 	if t.Dialect == MSSQL {
 		// Single statements outside a transaction are retried on transient
 		// errors; a transaction is retried whole by Write instead.
@@ -309,7 +322,13 @@ func (s *Store) Queries() *db.Queries { return s.q }
 func (s *Store) Statements() int64 { return s.counter.Load() }
 
 // Close closes the pool.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.writeMu.Lock()
+	s.dropWriteConn()
+	s.writeMu.Unlock()
+	s.stmts.close()
+	return s.db.Close()
+}
 
 // Ping checks the database answers.
 func (s *Store) Ping(ctx context.Context) error {
@@ -335,18 +354,50 @@ func (s *Store) Write(ctx context.Context, fn func(q *db.Queries) error) error {
 }
 
 func (s *Store) tx(ctx context.Context, fn func(q *db.Queries) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.begin(ctx)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
 	s.counter.Add(1)
-	if err := fn(s.queriesOn(countingDBTX{inner: tx, n: s.counter})); err != nil {
+	if err := fn(s.queriesOn(countingDBTX{inner: s.inTx(tx), n: s.counter})); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
 	s.counter.Add(1)
 	if err := tx.Commit(); err != nil {
+		s.dropWriteConn()
 		return commitFailed(err)
 	}
 	return nil
+}
+
+// begin starts a write transaction: on a SQLite file on wconn (opened on
+// first use, and again after a failure), elsewhere on any pooled
+// connection.
+func (s *Store) begin(ctx context.Context) (*sql.Tx, error) {
+	if s.dialect != SQLite || s.stmts == nil {
+		return s.db.BeginTx(ctx, nil)
+	}
+	if s.wconn == nil {
+		c, err := s.db.Conn(ctx)
+		if err != nil {
+			return nil, err
+		}
+		s.wconn = c
+	}
+	tx, err := s.wconn.BeginTx(ctx, nil)
+	if err != nil {
+		// The connection may be broken (its file gone, say): the next
+		// transaction gets another.
+		s.dropWriteConn()
+	}
+	return tx, err
+}
+
+// dropWriteConn closes wconn, if any.
+func (s *Store) dropWriteConn() {
+	if s.wconn != nil {
+		_ = s.wconn.Close()
+		s.wconn = nil
+	}
 }
