@@ -13,12 +13,12 @@ import (
 	"os"
 	"sort"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/ade-dev/ade-worker/internal/apptest"
 	"github.com/ade-dev/ade-worker/internal/eventlog"
 	"github.com/ade-dev/ade-worker/internal/paths"
 )
@@ -77,29 +77,18 @@ func (f *faultyFiles) stage(src *os.File, dst string) error {
 }
 
 // syncBuffer is a log sink several goroutines write to.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
+type syncBuffer struct{ apptest.LogBuffer }
 
 // retryDelays are the retry_in of every "infrastructure fault" log record,
 // in the order of the worker's count of consecutive faults: two runs
 // deferred at once may log in the other order.
 func (s *syncBuffer) retryDelays(t *testing.T) []time.Duration {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	type fault struct {
 		streak int64
 		delay  time.Duration
 	}
 	var faults []fault
-	for _, line := range bytes.Split(s.b.Bytes(), []byte("\n")) {
+	for _, line := range bytes.Split([]byte(s.String()), []byte("\n")) {
 		var rec struct {
 			Msg     string `json:"msg"`
 			RetryIn int64  `json:"retry_in"`
