@@ -397,13 +397,8 @@ func successAck(ctx context.Context, tb testing.TB, w *Worker, run claimedRun, o
 // fallback claim does.
 func (w *Worker) claimOne(ctx context.Context) (claimed, error) {
 	c, err := w.claimWork(ctx, store.ClaimRequest{Runs: 1, ReleaseUnready: true})
-	switch {
-	case err != nil:
-		return claimed{}, err
-	case c.Env != nil:
-		return claimed{env: c.Env}, nil
-	case len(c.Runs) == 1:
-		return claimed{run: &claimedRun{ClaimedRun: c.Runs[0], claimedAt: c.At}}, nil
+	if cs := claimedOf(c); err == nil && len(cs) == 1 {
+		return cs[0], nil
 	}
-	return claimed{}, nil
+	return claimed{}, err
 }

@@ -190,15 +190,20 @@ func (w *Worker) claimRuns(ctx context.Context, limit int) ([]claimed, error) {
 	if err != nil {
 		return nil, err
 	}
+	w.metrics.RunsClaimed.Add(float64(len(c.Runs)))
+	return claimedOf(c), nil
+}
+
+// claimedOf is the work a claim found, one piece per job.
+func claimedOf(c store.Claim) []claimed {
 	if c.Env != nil {
-		return []claimed{{env: c.Env}}, nil
+		return []claimed{{env: c.Env}}
 	}
 	cs := make([]claimed, len(c.Runs))
 	for i := range c.Runs {
 		cs[i] = claimed{run: &claimedRun{ClaimedRun: c.Runs[i], claimedAt: c.At}}
 	}
-	w.metrics.RunsClaimed.Add(float64(len(cs)))
-	return cs, nil
+	return cs
 }
 
 // claimWork runs one claim transaction as this worker.
